@@ -1,0 +1,59 @@
+/**
+ * Errors with stable codes (after undici's lib/core/errors.js): transports and the admin API
+ * match on `code`, never on the message.
+ */
+export class DialguardError extends Error {
+  readonly code: string;
+  readonly details: unknown;
+
+  constructor(code: string, message: string, details?: unknown, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DialguardError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export interface FieldProblem {
+  /** JSON pointer-ish path of the field: `/extensions/1001/geofence/allowCidrs/0`. */
+  field: string;
+  message: string;
+}
+
+/** Input that does not fit: names every field at fault. Nothing was applied. */
+export class ValidationError extends DialguardError {
+  readonly problems: FieldProblem[];
+
+  constructor(problems: FieldProblem[], what = 'policy') {
+    const first = problems[0];
+    const summary = first ? `${first.field || '/'}: ${first.message}` : 'invalid';
+    const more = problems.length > 1 ? ` (and ${problems.length - 1} more)` : '';
+    super('DG_VALIDATION', `invalid ${what}: ${summary}${more}`, problems);
+    this.name = 'ValidationError';
+    this.problems = problems;
+  }
+}
+
+/** The store could not answer in time (locked by another process, disk full, …). */
+export class StoreError extends DialguardError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('DG_STORE', message, undefined, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** A configuration value that cannot be used. */
+export class ConfigError extends DialguardError {
+  constructor(message: string, details?: unknown) {
+    super('DG_CONFIG', message, details);
+    this.name = 'ConfigError';
+  }
+}
+
+/** No answer could be given before the answer deadline. */
+export class DeadlineError extends DialguardError {
+  constructor(message: string) {
+    super('DG_DEADLINE', message);
+    this.name = 'DeadlineError';
+  }
+}

@@ -1,0 +1,111 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+/**
+ * The policy shape of the design contract, as TypeBox schemas: the same objects validate
+ * imports, the admin API's bodies and produce its OpenAPI document.
+ *
+ * `PolicySchema` is a complete, effective policy. `PolicyOverridesSchema` is what an
+ * extension stores: any subset, merged over the defaults (objects merge, arrays replace).
+ */
+
+export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+const Strings = (description: string) => Type.Array(Type.String(), { description });
+const Money = (description: string) =>
+  Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: `${description}; null means no limit` });
+
+export const WindowSchema = Type.Object(
+  {
+    days: Type.Array(Type.Union(DAYS.map((d) => Type.Literal(d))), { minItems: 1 }),
+    from: Type.String({ description: 'HH:MM, local time of the policy timezone' }),
+    to: Type.String({ description: 'HH:MM; 24:00 is the end of the day; a window may cross midnight (22:00 to 06:00)' }),
+  },
+  { additionalProperties: false },
+);
+
+export const DestinationsSchema = Type.Object(
+  {
+    allowCountries: Strings('ISO 3166 alpha-2 codes a call may go to; "*" allows any country'),
+    denyCountries: Strings('ISO 3166 alpha-2 codes always denied, even if allowed above'),
+    denyTypes: Strings('number types denied (PREMIUM_RATE, SHARED_COST, SATELLITE, INTERNATIONAL_NETWORK, …)'),
+    allowHighRisk: Type.Boolean({ description: 'allow destinations on the high-risk list' }),
+    blockedPrefixes: Strings('E.164 prefixes always denied for this policy ("+88213")'),
+  },
+  { additionalProperties: false },
+);
+
+export const ScheduleSchema = Type.Object(
+  {
+    timezone: Type.String({ description: 'IANA time zone of the windows and of the budget day and month' }),
+    appliesTo: Type.Union([Type.Literal('all'), Type.Literal('international'), Type.Literal('none')], {
+      description: 'which calls must fall inside a window',
+    }),
+    windows: Type.Array(WindowSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const GeofenceSchema = Type.Object(
+  {
+    allowCidrs: Strings('source networks always allowed (IPv4 and IPv6 CIDR or single address)'),
+    allowCountries: Strings('GeoIP countries a source may be in; "*" allows any'),
+    unknownSource: Type.Union([Type.Literal('deny'), Type.Literal('allow')], {
+      description: 'what an empty or unparsable source address gets',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const BudgetSchema = Type.Object(
+  {
+    currency: Type.String({ minLength: 3, maxLength: 3 }),
+    dailySpend: Money('spend per day'),
+    monthlySpend: Money('spend per calendar month'),
+    dailyMinutes: Money('call minutes per day'),
+    maxConcurrent: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'simultaneous calls; null means no limit' }),
+    maxCallSeconds: Type.Integer({ minimum: 1, description: 'longest single call' }),
+    minCallSeconds: Type.Integer({ minimum: 1, description: 'a call whose budget allows less than this is denied' }),
+  },
+  { additionalProperties: false },
+);
+
+export const NumberingSchema = Type.Object(
+  {
+    accessPrefix: Type.String({ pattern: '^[0-9*#]*$', description: 'trunk access digits stripped before parsing ("9")' }),
+  },
+  { additionalProperties: false },
+);
+
+export const VoicemailCalloutSchema = Type.Union([Type.Literal('deny'), Type.Literal('domestic'), Type.Literal('allow')]);
+
+const policyProperties = {
+  enabled: Type.Boolean(),
+  numbering: NumberingSchema,
+  destinations: DestinationsSchema,
+  schedule: ScheduleSchema,
+  geofence: GeofenceSchema,
+  voicemailCallout: VoicemailCalloutSchema,
+  budget: BudgetSchema,
+};
+
+export const PolicySchema = Type.Object(policyProperties, { additionalProperties: false, $id: 'Policy' });
+
+/** Any subset of a policy, nested objects partial too. */
+function deepPartial<T extends TSchema>(schema: T): TSchema {
+  if (schema.type === 'object' && schema.properties) {
+    const props: Record<string, TSchema> = {};
+    for (const [k, v] of Object.entries(schema.properties as Record<string, TSchema>)) props[k] = Type.Optional(deepPartial(v));
+    return Type.Object(props, { additionalProperties: false });
+  }
+  return schema;
+}
+
+export const PolicyOverridesSchema = deepPartial(PolicySchema);
+
+export type Policy = Static<typeof PolicySchema>;
+export type EffectivePolicy = Policy;
+export type PolicyWindow = Static<typeof WindowSchema>;
+export type Day = (typeof DAYS)[number];
+
+type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type PolicyOverrides = DeepPartial<Policy>;

@@ -1,0 +1,11 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    // The closing "N passed, N failed" line is what CI reads.
+    reporters: ['default', './test/support/summary-reporter.ts'],
+  },
+});
