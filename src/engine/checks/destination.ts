@@ -1,0 +1,76 @@
+import { compileHighRisk, type HighRiskList } from '../../numbers/high-risk.js';
+import { normalizePrefix } from '../../numbers/normalize.js';
+import { PrefixMatcher } from '../../numbers/prefix-matcher.js';
+import type { Policy } from '../../policy/schema.js';
+import { ValidationError, type FieldProblem } from '../../errors.js';
+import { fail, pass, skip, type Check } from './check.js';
+
+export interface DestinationLists {
+  /** The site-wide high-risk list (built-in unless the site replaced it). */
+  highRisk: HighRiskList;
+  /** Site-wide prefixes denied for every extension, on top of each policy's own. */
+  blockedPrefixes: readonly string[];
+}
+
+type BlockedBy = 'policy' | 'site-wide list';
+
+/**
+ * Where a call may go. Failures in order of precedence: a blocked prefix, a denied country,
+ * a country not allowed (a number of an international network has no country and passes
+ * only `"*"`), a denied number type, then the high-risk list unless `allowHighRisk`.
+ * The high-risk list applies to international calls only: a site's own country is never
+ * "high-risk" to it. Skips invalid numbers (the number check denies them) and numbers with
+ * no E.164 form (emergency numbers, allowed before this check).
+ */
+export function compileDestinationCheck(destinations: Policy['destinations'], lists: DestinationLists): Check {
+  const blocked = compileBlockedPrefixes(destinations.blockedPrefixes, lists.blockedPrefixes);
+  const allowAny = destinations.allowCountries.includes('*');
+  const allowed = upperSet(destinations.allowCountries);
+  const denied = upperSet(destinations.denyCountries);
+  const deniedTypes = upperSet(destinations.denyTypes);
+  const highRisk = destinations.allowHighRisk ? null : compileHighRisk(lists.highRisk);
+
+  return (ctx) => {
+    const n = ctx.number;
+    if (!n.valid) return skip('destination', 'not a valid number');
+    if (n.e164 === null) return skip('destination', 'no E.164 destination');
+
+    const block = blocked.match(n.e164);
+    if (block) return fail('destination', 'destination_prefix_blocked', `prefix ${block.prefix} is blocked by the ${block.value}`);
+    if (n.country !== null && denied.has(n.country)) {
+      return fail('destination', 'destination_country_denied', `country ${n.country} is denied`);
+    }
+    if (!allowAny && (n.country === null || !allowed.has(n.country))) {
+      const detail =
+        n.country === null
+          ? `${n.e164} belongs to no country (international network); only allowCountries "*" allows it`
+          : `country ${n.country} is not in allowCountries`;
+      return fail('destination', 'destination_country_denied', detail);
+    }
+    const type = n.type ?? 'UNKNOWN';
+    if (deniedTypes.has(type)) return fail('destination', 'destination_type_denied', `type ${type} is denied`);
+    const risk = highRisk && n.international ? highRisk(n) : null;
+    if (risk) return fail('destination', 'destination_high_risk', `high-risk destination: ${risk}`);
+    return pass('destination', `${n.country ?? n.e164} ${type} is allowed`);
+  };
+}
+
+function compileBlockedPrefixes(policy: readonly string[], site: readonly string[]): PrefixMatcher<BlockedBy> {
+  const problems: FieldProblem[] = [];
+  const matcher = new PrefixMatcher<BlockedBy>();
+  const add = (entries: readonly string[], by: BlockedBy, field: string) =>
+    entries.forEach((entry, i) => {
+      const prefix = normalizePrefix(entry);
+      if (prefix) matcher.set(prefix, by);
+      else problems.push({ field: `${field}/${i}`, message: `not an E.164 prefix: "${entry}"` });
+    });
+  add(site, 'site-wide list', '/blockedPrefixes');
+  // Added last so that a prefix on both lists is reported as the policy's own.
+  add(policy, 'policy', '/destinations/blockedPrefixes');
+  if (problems.length > 0) throw new ValidationError(problems);
+  return matcher;
+}
+
+function upperSet(values: readonly string[]): ReadonlySet<string> {
+  return new Set(values.map((v) => v.trim().toUpperCase()));
+}
