@@ -17,8 +17,11 @@ const Money = (description: string) =>
 export const WindowSchema = Type.Object(
   {
     days: Type.Array(Type.Union(DAYS.map((d) => Type.Literal(d))), { minItems: 1 }),
-    from: Type.String({ description: 'HH:MM, local time of the policy timezone' }),
-    to: Type.String({ description: 'HH:MM; 24:00 is the end of the day; a window may cross midnight (22:00 to 06:00)' }),
+    from: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, local time of the policy timezone' }),
+    to: Type.String({
+      pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$',
+      description: 'HH:MM; 24:00 is the end of the day; a window may cross midnight (22:00 to 06:00)',
+    }),
   },
   { additionalProperties: false },
 );
@@ -58,7 +61,7 @@ export const GeofenceSchema = Type.Object(
 
 export const BudgetSchema = Type.Object(
   {
-    currency: Type.String({ minLength: 3, maxLength: 3 }),
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the budgets and of the rate table ("USD")' }),
     dailySpend: Money('spend per day'),
     monthlySpend: Money('spend per calendar month'),
     dailyMinutes: Money('call minutes per day'),
