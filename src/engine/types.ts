@@ -1,4 +1,5 @@
 import type { EffectivePolicy } from '../policy/schema.js';
+import type { PricedRate } from '../rates/rate-table.js';
 
 export type Result = 'ALLOW' | 'DENY';
 
@@ -121,7 +122,8 @@ export const EMPTY_USAGE: UsageSnapshot = {
 export interface Grant {
   seconds: number;
   costMicros: number;
-  ratePrefix: string;
+  /** The rate it was priced at; settlement prices the real duration with the same one. */
+  rate: PricedRate;
 }
 
 export interface Decision {

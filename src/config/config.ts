@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import { ConfigError } from '../errors.js';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+export interface AriConfig {
+  url: string;
+  user: string;
+  password: string;
+  app: string;
+}
+
+export interface Config {
+  agiListen: ListenAddress;
+  httpListen: ListenAddress;
+  dbPath: string;
+  homeCountry: string;
+  timezone: string;
+  geoipPath: string | null;
+  answerDeadlineMs: number;
+  reservationGraceSeconds: number;
+  logLevel: string;
+  ari: AriConfig | null;
+  adminToken: string | null;
+}
+
+/** What a config file (JSON) may set; every key has an environment variable that wins over it. */
+interface FileConfig {
+  agiListen?: string;
+  httpListen?: string;
+  db?: string;
+  homeCountry?: string;
+  timezone?: string;
+  geoipDb?: string;
+  answerDeadlineMs?: number;
+  reservationGraceSeconds?: number;
+  logLevel?: string;
+  adminToken?: string;
+  ari?: { url?: string; user?: string; password?: string; app?: string };
+}
+
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari']);
+
+export const DEFAULTS = {
+  agiListen: '127.0.0.1:4573',
+  httpListen: '127.0.0.1:8380',
+  db: './data/dialguard.db',
+  homeCountry: 'US',
+  answerDeadlineMs: 500,
+  reservationGraceSeconds: 300,
+  logLevel: 'info',
+  ariApp: 'dialguard',
+} as const;
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  configFile?: string;
+  /** Command-line flags: win over the environment. */
+  flags?: { db?: string };
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const file = options.configFile ?? env.DIALGUARD_CONFIG;
+  const fc = file ? readConfigFile(file) : {};
+  const pick = (envName: string, fileValue: string | number | undefined, fallback: string): string => {
+    const v = env[envName];
+    if (v !== undefined && v !== '') return v;
+    return fileValue === undefined ? fallback : String(fileValue);
+  };
+
+  const homeCountry = pick('DIALGUARD_HOME_COUNTRY', fc.homeCountry, DEFAULTS.homeCountry).toUpperCase();
+  if (!isSupportedCountry(homeCountry)) throw new ConfigError(`home country "${homeCountry}" is not an ISO 3166 alpha-2 code with a numbering plan`);
+  const timezone = pick('DIALGUARD_TIMEZONE', fc.timezone, Intl.DateTimeFormat().resolvedOptions().timeZone);
+  if (!isTimezone(timezone)) throw new ConfigError(`timezone "${timezone}" is not an IANA time zone`);
+
+  const ariUrl = pick('DIALGUARD_ARI_URL', fc.ari?.url, '');
+  return {
+    agiListen: parseListen('DIALGUARD_AGI_LISTEN', pick('DIALGUARD_AGI_LISTEN', fc.agiListen, DEFAULTS.agiListen)),
+    httpListen: parseListen('DIALGUARD_HTTP_LISTEN', pick('DIALGUARD_HTTP_LISTEN', fc.httpListen, DEFAULTS.httpListen)),
+    dbPath: options.flags?.db ?? pick('DIALGUARD_DB', fc.db, DEFAULTS.db),
+    homeCountry,
+    timezone,
+    geoipPath: pick('DIALGUARD_GEOIP_DB', fc.geoipDb, '') || null,
+    answerDeadlineMs: positiveInt('DIALGUARD_ANSWER_DEADLINE_MS', pick('DIALGUARD_ANSWER_DEADLINE_MS', fc.answerDeadlineMs, String(DEFAULTS.answerDeadlineMs))),
+    reservationGraceSeconds: positiveInt(
+      'DIALGUARD_RESERVATION_GRACE_SECONDS',
+      pick('DIALGUARD_RESERVATION_GRACE_SECONDS', fc.reservationGraceSeconds, String(DEFAULTS.reservationGraceSeconds)),
+    ),
+    logLevel: pick('DIALGUARD_LOG_LEVEL', fc.logLevel, DEFAULTS.logLevel),
+    adminToken: pick('DIALGUARD_ADMIN_TOKEN', fc.adminToken, '') || null,
+    ari: ariUrl
+      ? {
+          url: ariUrl,
+          user: pick('DIALGUARD_ARI_USER', fc.ari?.user, ''),
+          password: pick('DIALGUARD_ARI_PASSWORD', fc.ari?.password, ''),
+          app: pick('DIALGUARD_ARI_APP', fc.ari?.app, DEFAULTS.ariApp),
+        }
+      : null,
+  };
+}
+
+function readConfigFile(path: string): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  const unknown = Object.keys(parsed).filter((k) => !FILE_KEYS.has(k));
+  if (unknown.length) throw new ConfigError(`config file ${path}: unknown key(s) ${unknown.join(', ')}`);
+  return parsed as FileConfig;
+}
+
+export function parseListen(name: string, value: string): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(value.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`${name}="${value}" is not HOST:PORT (e.g. 127.0.0.1:4573 or [::1]:4573)`);
+  return { host: (m[1] ?? m[2]) as string, port };
+}
+
+function positiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}="${value}" must be a positive whole number`);
+  return n;
+}
+
+function isTimezone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,131 @@
+import type { Database } from 'better-sqlite3';
+import { StoreError } from '../../errors.js';
+
+/**
+ * Versioned schema: migration N brings `user_version` from N-1 to N. Append only; a shipped
+ * migration is never edited, because databases in the field already ran it.
+ */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+  INSERT INTO meta (key, value) VALUES ('policy_version', '0');
+
+  -- defaults (overrides of the built-in defaults), rates, blockedPrefixes, highRisk, site: JSON
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE extensions (
+    ext TEXT PRIMARY KEY,
+    overrides TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  -- Kept apart from extensions: replacing or deleting an extension's policy must never unlock it.
+  CREATE TABLE locks (
+    ext TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+
+  CREATE TABLE policy_changes (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    before TEXT,
+    after TEXT,
+    version INTEGER NOT NULL
+  );
+  CREATE INDEX policy_changes_subject ON policy_changes (subject, id);
+
+  CREATE TABLE decisions (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    transport TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    dialled TEXT NOT NULL,
+    e164 TEXT,
+    country TEXT,
+    number_type TEXT,
+    source TEXT NOT NULL,
+    source_ip TEXT,
+    source_country TEXT,
+    origin TEXT NOT NULL,
+    result TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    limit_ms INTEGER NOT NULL,
+    reserved_seconds INTEGER,
+    reserved_micros INTEGER,
+    policy_version INTEGER NOT NULL,
+    latency_us INTEGER NOT NULL,
+    checks TEXT NOT NULL,
+    meta TEXT NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX decisions_at ON decisions (at);
+  CREATE INDEX decisions_ext_at ON decisions (ext, at);
+
+  CREATE TABLE reservations (
+    call_id TEXT PRIMARY KEY,
+    ext TEXT NOT NULL,
+    e164 TEXT NOT NULL,
+    per_minute_micros INTEGER NOT NULL,
+    increment INTEGER NOT NULL,
+    minimum INTEGER NOT NULL,
+    day TEXT NOT NULL,
+    month TEXT NOT NULL,
+    reserved_seconds INTEGER NOT NULL,
+    reserved_micros INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    settled_at INTEGER,
+    answered_seconds INTEGER,
+    dial_status TEXT,
+    cost_micros INTEGER
+  ) WITHOUT ROWID;
+  CREATE INDEX reservations_active ON reservations (ext, expires_at) WHERE status = 'active';
+
+  -- Running totals per extension and period ('d:2026-11-21', 'm:2026-11') and the number of
+  -- active reservations, so that reading usage costs the same with 10 or 100,000 calls on record.
+  CREATE TABLE usage_totals (
+    ext TEXT NOT NULL,
+    period TEXT NOT NULL,
+    spend_micros INTEGER NOT NULL DEFAULT 0,
+    seconds INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (ext, period)
+  ) WITHOUT ROWID;
+  CREATE TABLE active_calls (ext TEXT PRIMARY KEY, active INTEGER NOT NULL) WITHOUT ROWID;
+
+  CREATE TABLE settlements (
+    id INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    answered_seconds INTEGER NOT NULL,
+    dial_status TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    cost_micros INTEGER NOT NULL
+  );
+  CREATE INDEX settlements_call ON settlements (call_id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to date; safe when several processes start on one file at once. */
+export function migrate(db: Database): { from: number; to: number } {
+  const apply = db.transaction((): number => {
+    // Read inside the write lock: another process may have migrated while we waited.
+    const from = db.pragma('user_version', { simple: true }) as number;
+    if (from > SCHEMA_VERSION) {
+      throw new StoreError(`database schema version ${from} is newer than this dialguard (${SCHEMA_VERSION}): upgrade dialguard`);
+    }
+    for (let v = from; v < SCHEMA_VERSION; v++) {
+      db.exec(MIGRATIONS[v] as string);
+      db.pragma(`user_version = ${v + 1}`);
+    }
+    return from;
+  });
+  return { from: apply.immediate(), to: SCHEMA_VERSION };
+}

@@ -1,0 +1,27 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from '../../errors.js';
+import { migrate } from './migrations.js';
+
+export interface OpenOptions {
+  /** How long a writer waits for another process's lock. Must stay below the answer deadline. */
+  busyTimeoutMs: number;
+}
+
+export function openDatabase(path: string, options: OpenOptions): Database.Database {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  let db: Database.Database;
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs });
+  } catch (err) {
+    throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode loses at most the last commits on power loss, never consistency; FULL
+  // would add an fsync to every decision.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}

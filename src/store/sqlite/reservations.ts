@@ -1,0 +1,167 @@
+import type { Database } from 'better-sqlite3';
+import type { Grant, UsageSnapshot } from '../../engine/types.js';
+import { costMicros, type PricedRate } from '../../rates/rate-table.js';
+import type { Periods } from '../periods.js';
+import type { ReservationRecord, SettlementOutcome, SettlementRequest, SettlementResult } from '../store.js';
+
+interface ReservationRow {
+  call_id: string;
+  ext: string;
+  e164: string;
+  per_minute_micros: number;
+  increment: number;
+  minimum: number;
+  day: string;
+  month: string;
+  reserved_seconds: number;
+  reserved_micros: number;
+  created_at: number;
+  expires_at: number;
+  status: ReservationRecord['status'];
+  answered_seconds: number | null;
+  dial_status: string | null;
+  cost_micros: number | null;
+}
+
+export interface NewReservation {
+  callId: string;
+  ext: string;
+  e164: string;
+  rate: PricedRate;
+  grant: Grant;
+  periods: Periods;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/**
+ * Reservations and the running totals they feed. Every method runs inside the caller's
+ * write transaction; the totals make a usage read two index lookups, however many calls
+ * are on record.
+ */
+export function createReservationRepository(db: Database) {
+  const s = {
+    expireDue: db.prepare<[string, number]>(`UPDATE reservations SET status = 'expired' WHERE ext = ? AND status = 'active' AND expires_at <= ?`),
+    expireAllDue: db.prepare<[number], { ext: string; n: number }>(
+      `SELECT ext, COUNT(*) AS n FROM reservations WHERE status = 'active' AND expires_at <= ? GROUP BY ext`,
+    ),
+    expireAllUpdate: db.prepare<[number]>(`UPDATE reservations SET status = 'expired' WHERE status = 'active' AND expires_at <= ?`),
+    total: db.prepare<[string, string], { spend_micros: number; seconds: number }>(`SELECT spend_micros, seconds FROM usage_totals WHERE ext = ? AND period = ?`),
+    addTotal: db.prepare<[string, string, number, number]>(
+      `INSERT INTO usage_totals (ext, period, spend_micros, seconds) VALUES (?, ?, ?, ?)
+       ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros, seconds = seconds + excluded.seconds`,
+    ),
+    active: db.prepare<[string], number>(`SELECT active FROM active_calls WHERE ext = ?`).pluck(),
+    addActive: db.prepare<[string, number]>(
+      `INSERT INTO active_calls (ext, active) VALUES (?, ?) ON CONFLICT (ext) DO UPDATE SET active = active + excluded.active`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO reservations (call_id, ext, e164, per_minute_micros, increment, minimum, day, month,
+         reserved_seconds, reserved_micros, created_at, expires_at, status)
+       VALUES (@callId, @ext, @e164, @perMinuteMicros, @increment, @minimum, @day, @month,
+         @reservedSeconds, @reservedMicros, @createdAt, @expiresAt, 'active')`,
+    ),
+    get: db.prepare<[string], ReservationRow>(`SELECT * FROM reservations WHERE call_id = ?`),
+    settle: db.prepare(
+      `UPDATE reservations SET status = 'settled', settled_at = ?, answered_seconds = ?, dial_status = ?, cost_micros = ? WHERE call_id = ?`,
+    ),
+    logSettlement: db.prepare(
+      `INSERT INTO settlements (call_id, at, answered_seconds, dial_status, outcome, cost_micros) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+  };
+
+  const addTotals = (ext: string, periods: Periods, micros: number, seconds: number): void => {
+    s.addTotal.run(ext, `d:${periods.day}`, micros, seconds);
+    s.addTotal.run(ext, `m:${periods.month}`, micros, 0);
+  };
+
+  return {
+    /** Frees the slots of this extension's reservations past their expiry; their cost stays charged. */
+    expireDue(ext: string, now: number): number {
+      const n = s.expireDue.run(ext, now).changes;
+      if (n > 0) s.addActive.run(ext, -n);
+      return n;
+    },
+
+    expireAllDue(now: number): number {
+      const due = s.expireAllDue.all(now);
+      for (const { ext, n } of due) s.addActive.run(ext, -n);
+      return s.expireAllUpdate.run(now).changes;
+    },
+
+    usage(ext: string, periods: Periods): UsageSnapshot {
+      const day = s.total.get(ext, `d:${periods.day}`);
+      const month = s.total.get(ext, `m:${periods.month}`);
+      return {
+        activeCalls: (s.active.get(ext) as number | undefined) ?? 0,
+        spentTodayMicros: day?.spend_micros ?? 0,
+        spentMonthMicros: month?.spend_micros ?? 0,
+        secondsToday: day?.seconds ?? 0,
+      };
+    },
+
+    reserve(r: NewReservation): void {
+      s.insert.run({
+        callId: r.callId,
+        ext: r.ext,
+        e164: r.e164,
+        perMinuteMicros: r.rate.perMinuteMicros,
+        increment: r.rate.increment,
+        minimum: r.rate.minimum,
+        day: r.periods.day,
+        month: r.periods.month,
+        reservedSeconds: r.grant.seconds,
+        reservedMicros: r.grant.costMicros,
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt,
+      });
+      addTotals(r.ext, r.periods, r.grant.costMicros, r.grant.seconds);
+      s.addActive.run(r.ext, 1);
+    },
+
+    /** Replaces the reservation's cost and seconds with the real ones; a second settlement changes nothing. */
+    settle(req: SettlementRequest): SettlementResult {
+      const row = s.get.get(req.callId);
+      const at = req.at.getTime();
+      const answered = Math.max(0, Math.floor(req.answeredSeconds));
+      let outcome: SettlementOutcome;
+      let cost = 0;
+      if (!row) {
+        outcome = 'unknown';
+      } else if (row.status === 'settled') {
+        outcome = 'duplicate';
+        cost = row.cost_micros ?? 0;
+      } else {
+        const rate: PricedRate = { prefix: '', perMinuteMicros: row.per_minute_micros, increment: row.increment, minimum: row.minimum };
+        cost = costMicros(rate, answered);
+        outcome = row.status === 'expired' ? 'settled_after_expiry' : 'settled';
+        // Expiry already freed the slot; the totals still hold the reserved amounts, so both cases swap them for the real ones.
+        addTotals(row.ext, { day: row.day, month: row.month }, cost - row.reserved_micros, answered - row.reserved_seconds);
+        if (row.status === 'active') s.addActive.run(row.ext, -1);
+        s.settle.run(at, answered, req.dialStatus, cost, req.callId);
+      }
+      s.logSettlement.run(req.callId, at, answered, req.dialStatus, outcome, cost);
+      return { outcome, callId: req.callId, ext: row?.ext ?? null, costMicros: cost, reservedMicros: row?.reserved_micros ?? 0 };
+    },
+
+    get(callId: string): ReservationRecord | null {
+      const row = s.get.get(callId);
+      if (!row) return null;
+      return {
+        callId: row.call_id,
+        ext: row.ext,
+        e164: row.e164,
+        status: row.status,
+        reservedSeconds: row.reserved_seconds,
+        reservedMicros: row.reserved_micros,
+        createdAt: row.created_at,
+        expiresAt: row.expires_at,
+        answeredSeconds: row.answered_seconds,
+        dialStatus: row.dial_status,
+        costMicros: row.cost_micros,
+      };
+    },
+  };
+}
+
+export type ReservationRepository = ReturnType<typeof createReservationRepository>;

@@ -1,0 +1,133 @@
+import { monotonicFactory } from 'ulid';
+import { StoreError } from '../../errors.js';
+import type { PolicyDocument } from '../../policy/document.js';
+import { periodsAt } from '../periods.js';
+import type { DecisionRequest } from '../../engine/types.js';
+import type { AuthorizeTx, Store, Verdict } from '../store.js';
+import { createAuditRepository } from './audit.js';
+import { openDatabase } from './open.js';
+import { createPolicyRepository } from './policies.js';
+import { createReservationRepository } from './reservations.js';
+
+export interface SqliteStoreOptions {
+  path: string;
+  /** Below the answer deadline, so a locked database turns into a guard_error answer in time. */
+  busyTimeoutMs?: number;
+  /** Added to a reservation's limit before it expires: ringing time comes before L() starts counting. */
+  reservationGraceSeconds?: number;
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 200;
+export const DEFAULT_RESERVATION_GRACE_SECONDS = 300;
+
+export function createSqliteStore(options: SqliteStoreOptions): Store {
+  const db = openDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  const policies = createPolicyRepository(db);
+  const reservations = createReservationRepository(db);
+  const audit = createAuditRepository(db);
+  const graceMs = (options.reservationGraceSeconds ?? DEFAULT_RESERVATION_GRACE_SECONDS) * 1000;
+  const nextId = monotonicFactory();
+
+  const txFor = (request: DecisionRequest): AuthorizeTx => ({
+    version: policies.version(),
+    extension: policies.getExtension(request.extension),
+    lock: policies.getLock(request.extension),
+    loadPolicySet: policies.loadSet,
+    usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone)),
+  });
+
+  const authorizeTx = db.transaction((request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict) => {
+    // The request's time is the clock: in service it is the moment the call arrived.
+    reservations.expireDue(request.extension, request.at.getTime());
+    const { decision, latencyUs, timezone } = decide(txFor(request));
+    const audited = { ...decision, callId: nextId(request.at.getTime()) };
+    if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
+      const createdAt = request.at.getTime();
+      reservations.reserve({
+        callId: audited.callId,
+        ext: request.extension,
+        e164: audited.e164,
+        rate: audited.grant.rate,
+        grant: audited.grant,
+        periods: periodsAt(request.at, timezone),
+        createdAt,
+        expiresAt: createdAt + audited.grant.seconds * 1000 + graceMs,
+      });
+    }
+    audit.insert(request, audited, latencyUs);
+    return audited;
+  });
+
+  const evaluateTx = db.transaction((request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict) => decide(txFor(request)).decision);
+
+  const importTx = db.transaction((doc: PolicyDocument, actor: string) => {
+    let version = policies.version();
+    const replaceSetting = <K extends 'defaults' | 'rates' | 'highRisk' | 'blockedPrefixes' | 'site'>(key: K, value: unknown) => {
+      if (value === undefined) return;
+      version = policies.recordChange(actor, key, policies.getSetting(key) ?? null, value);
+      policies.putSetting(key, value);
+    };
+    replaceSetting('defaults', doc.defaults);
+    replaceSetting('rates', doc.rates);
+    replaceSetting('highRisk', doc.highRisk);
+    replaceSetting('blockedPrefixes', doc.blockedPrefixes);
+    replaceSetting('site', doc.site);
+    if (doc.extensions) {
+      const incoming = new Map(Object.entries(doc.extensions));
+      for (const old of policies.listExtensions()) {
+        if (!incoming.has(old.ext)) {
+          version = policies.recordChange(actor, `extension:${old.ext}`, old.overrides, null);
+          policies.deleteExtension(old.ext);
+        }
+      }
+      for (const [ext, overrides] of incoming) {
+        const before = policies.getExtension(ext)?.overrides ?? null;
+        version = policies.recordChange(actor, `extension:${ext}`, before, overrides);
+        policies.putExtension(ext, overrides, version);
+      }
+    }
+    return { version, extensions: doc.extensions ? Object.keys(doc.extensions).length : policies.listExtensions().length, rates: doc.rates?.length ?? 0 };
+  });
+
+  const lockTx = db.transaction((ext: string, reason: string, actor: string) => {
+    policies.recordChange(actor, `lock:${ext}`, policies.getLock(ext), { reason });
+    policies.putLock(ext, reason, actor);
+  });
+  const unlockTx = db.transaction((ext: string, actor: string) => {
+    const before = policies.getLock(ext);
+    if (!before) return false;
+    policies.recordChange(actor, `lock:${ext}`, before, null);
+    return policies.deleteLock(ext);
+  });
+
+  const settleTx = db.transaction(reservations.settle);
+
+  const guarded = <T>(what: string, fn: () => T): T => {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      if (code.startsWith('SQLITE_')) throw new StoreError(`${what} failed: ${code} ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+  };
+
+  return {
+    location: options.path,
+    policyVersion: () => guarded('reading the policy version', policies.version),
+    loadPolicySet: () => guarded('loading the policy', policies.loadSet),
+    getExtension: (ext) => guarded('reading an extension', () => policies.getExtension(ext)),
+    listExtensions: () => guarded('listing extensions', policies.listExtensions),
+    importDocument: (doc, actor) => guarded('importing the policy', () => importTx.immediate(doc, actor)),
+    lock: (ext, reason, actor) => guarded('locking', () => lockTx.immediate(ext, reason, actor)),
+    unlock: (ext, actor) => guarded('unlocking', () => unlockTx.immediate(ext, actor)),
+    authorize: (request, decide) => guarded('authorizing', () => authorizeTx.immediate(request, decide)),
+    evaluate: (request, decide) => guarded('evaluating', () => evaluateTx.deferred(request, decide)),
+    settle: (req) => guarded('settling', () => settleTx.immediate(req)),
+    getDecision: (id) => guarded('reading a decision', () => audit.get(id)),
+    getReservation: (id) => guarded('reading a reservation', () => reservations.get(id)),
+    usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone))),
+    close: () => db.close(),
+  };
+}
