@@ -1,0 +1,110 @@
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config/config.js';
+import { DialguardError } from '../errors.js';
+import { openRuntime } from '../runtime.js';
+import { CHECK_HELP, runCheck } from './check.js';
+import { processIO, UsageError, type CommandIO } from './io.js';
+import { POLICY_HELP, runPolicy } from './policy.js';
+
+const HELP = `dialguard: toll-fraud guard for Asterisk
+
+Usage:
+  dialguard serve                 run the FastAGI guard (and the admin API) on the embedded defaults
+  dialguard check --ext EXT --number NUMBER [--source ADDR] [--origin ORIGIN] [--at ISO-8601] [--json]
+  dialguard policy import FILE
+  dialguard policy export
+
+Global options:
+  --db FILE        database file (env DIALGUARD_DB, default ./data/dialguard.db)
+  --config FILE    JSON config file (env DIALGUARD_CONFIG); environment variables win over it
+  -h, --help       this help
+
+${CHECK_HELP}
+
+${POLICY_HELP}`;
+
+/** Runs one command; returns the exit status. Errors become a message on stderr and status 2. */
+export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: { db: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+      strict: false,
+    });
+  } catch (err) {
+    io.err(`dialguard: ${(err as Error).message}`);
+    return 2;
+  }
+  const [command] = parsed.positionals;
+  if (parsed.values.help || !command) {
+    io.out(HELP);
+    return command || parsed.values.help ? 0 : 2;
+  }
+  // Global options are consumed here; the command sees only its own.
+  const commandArgs = stripGlobal(argv, command);
+  try {
+    const config = loadConfig({
+      configFile: typeof parsed.values.config === 'string' ? parsed.values.config : undefined,
+      flags: { db: typeof parsed.values.db === 'string' ? parsed.values.db : undefined },
+    });
+    switch (command) {
+      case 'check': {
+        const runtime = await openRuntime(config);
+        try {
+          return runCheck(runtime, commandArgs, io);
+        } finally {
+          runtime.close();
+        }
+      }
+      case 'policy': {
+        const runtime = await openRuntime(config);
+        try {
+          return runPolicy(runtime, commandArgs, io);
+        } finally {
+          runtime.close();
+        }
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`, HELP);
+    }
+  } catch (err) {
+    return reportError(err, io);
+  }
+}
+
+function stripGlobal(argv: string[], command: string): string[] {
+  const out: string[] = [];
+  let seenCommand = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === '--db' || a === '--config') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--db=') || a.startsWith('--config=')) continue;
+    if (!seenCommand && a === command) {
+      seenCommand = true;
+      continue;
+    }
+    out.push(a);
+  }
+  return out;
+}
+
+function reportError(err: unknown, io: CommandIO): number {
+  if (err instanceof UsageError) {
+    io.err(`dialguard: ${err.message}\n\n${err.help}`);
+  } else if (err instanceof DialguardError) {
+    io.err(`dialguard: ${err.message}`);
+    if (err.details && Array.isArray(err.details)) {
+      for (const p of err.details as Array<{ field: string; message: string }>) io.err(`  ${p.field}: ${p.message}`);
+    }
+  } else if (err instanceof TypeError && (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    io.err(`dialguard: ${err.message}`);
+  } else {
+    io.err(`dialguard: ${(err as Error)?.stack ?? String(err)}`);
+  }
+  return 2;
+}

@@ -1,0 +1,143 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** Runs `dialguard ARGS` in-process against the test's database; returns status and output. */
+async function dialguard(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await main(['--db', db, ...args], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { status, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+let dir: string;
+let db: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dialguard-cli-'));
+  db = join(dir, 'dialguard.db');
+  process.env.DIALGUARD_TIMEZONE = 'America/New_York';
+  process.env.DIALGUARD_HOME_COUNTRY = 'US';
+});
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+  delete process.env.DIALGUARD_TIMEZONE;
+  delete process.env.DIALGUARD_HOME_COUNTRY;
+});
+
+async function checkJson(...args: string[]) {
+  const r = await dialguard('check', '--json', ...args);
+  return { status: r.status, decision: JSON.parse(r.stdout) as Record<string, unknown> };
+}
+
+describe('dialguard check: the attacks of the design, on the embedded defaults', () => {
+  it('a hacked extension dialling a high-risk country from abroad is denied', async () => {
+    // A site that lets 1001 call anywhere still does not reach Cuba, and the German source is refused too.
+    writeFileSync(join(dir, 'p.json'), JSON.stringify({ extensions: { '1001': { destinations: { allowCountries: ['*'] } } } }));
+    expect((await dialguard('policy', 'import', join(dir, 'p.json'))).status).toBe(0);
+    const { status, decision } = await checkJson('--ext', '1001', '--number', '0115352123456', '--source', '80.128.0.1:5060');
+    expect(status).toBe(1);
+    expect(decision).toMatchObject({ result: 'DENY', reason: 'destination_high_risk', country: 'CU', limitMs: 0 });
+  });
+
+  it('a voicemail dial-out is denied', async () => {
+    const { status, decision } = await checkJson('--ext', '1001', '--number', '12125550123', '--source', '10.0.0.5:5060', '--origin', 'voicemail');
+    expect(status).toBe(1);
+    expect(decision.reason).toBe('voicemail_callout_denied');
+  });
+
+  it('a premium-rate number is denied', async () => {
+    const { decision } = await checkJson('--ext', '1001', '--number', '19002345678', '--source', '10.0.0.5:5060');
+    expect(decision).toMatchObject({ reason: 'destination_type_denied', numberType: 'PREMIUM_RATE' });
+  });
+
+  it('a weekend international call outside the schedule is denied', async () => {
+    writeFileSync(
+      join(dir, 'p.json'),
+      JSON.stringify({
+        defaults: {
+          destinations: { allowCountries: ['US', 'GB'] },
+          schedule: { timezone: 'America/New_York', appliesTo: 'international', windows: [{ days: ['mon', 'tue', 'wed', 'thu', 'fri'], from: '08:00', to: '18:00' }] },
+        },
+      }),
+    );
+    await dialguard('policy', 'import', join(dir, 'p.json'));
+    const saturday = await checkJson('--ext', '1001', '--number', '011442079460000', '--source', '10.0.0.5:5060', '--at', '2026-11-21T03:12:00-05:00');
+    expect(saturday.decision.reason).toBe('outside_schedule');
+    const tuesday = await checkJson('--ext', '1001', '--number', '011442079460000', '--source', '10.0.0.5:5060', '--at', '2026-11-17T10:00:00-05:00');
+    expect(tuesday).toMatchObject({ status: 0, decision: { result: 'ALLOW', country: 'GB' } });
+  });
+
+  it('911 is allowed with reason emergency, from a locked-down foreign source', async () => {
+    const { status, decision } = await checkJson('--ext', '1001', '--number', '911', '--source', '80.128.0.1:5060');
+    expect(status).toBe(0);
+    expect(decision).toMatchObject({ result: 'ALLOW', reason: 'emergency' });
+  });
+
+  it('prints the fields tools rely on', async () => {
+    const { decision } = await checkJson('--ext', '1001', '--number', '2125550123', '--source', '10.0.0.5:5060');
+    for (const key of ['result', 'reason', 'message', 'limitMs', 'e164', 'country', 'numberType', 'checks']) expect(decision).toHaveProperty(key);
+    expect(decision).toMatchObject({ result: 'ALLOW', e164: '+12125550123', limitMs: 3_600_000 });
+  });
+});
+
+describe('dialguard usage errors', () => {
+  it('exits 2 with a clear message for a missing --number', async () => {
+    const r = await dialguard('check', '--ext', '1001');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--number is required');
+  });
+
+  it('exits 2 for a bad --at', async () => {
+    const r = await dialguard('check', '--ext', '1001', '--number', '911', '--at', 'yesterday');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('ISO-8601');
+  });
+
+  it('exits 2 for an unknown command', async () => {
+    expect((await dialguard('frobnicate')).status).toBe(2);
+  });
+});
+
+describe('dialguard policy import and export', () => {
+  it('an invalid import names the field and leaves the previous policy untouched', async () => {
+    writeFileSync(join(dir, 'good.json'), JSON.stringify({ extensions: { '1001': { budget: { dailySpend: 5 } } } }));
+    await dialguard('policy', 'import', join(dir, 'good.json'));
+    const before = (await dialguard('policy', 'export')).stdout;
+
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({ defaults: { budget: { dailySpend: 1 } }, extensions: { '1001': { geofence: { allowCidrs: ['10.0.0.0/33'] } } } }),
+    );
+    const r = await dialguard('policy', 'import', join(dir, 'bad.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('/extensions/1001/geofence/allowCidrs/0');
+    expect((await dialguard('policy', 'export')).stdout).toBe(before);
+  });
+
+  it('export then import restores the same policy', async () => {
+    writeFileSync(join(dir, 'p.json'), JSON.stringify({ extensions: { '2001': { voicemailCallout: 'domestic' } }, blockedPrefixes: ['+88213'] }));
+    await dialguard('policy', 'import', join(dir, 'p.json'));
+    const exported = (await dialguard('policy', 'export')).stdout;
+    const doc = JSON.parse(exported);
+    expect(doc.extensions['2001']).toEqual({ voicemailCallout: 'domestic' });
+    expect(doc.blockedPrefixes).toEqual(['+88213']);
+    writeFileSync(join(dir, 'again.json'), exported);
+    expect((await dialguard('policy', 'import', join(dir, 'again.json'))).status).toBe(0);
+    expect((await dialguard('policy', 'export')).stdout).toBe(exported);
+  });
+});
+
+describe('the dialguard binary', () => {
+  it('answers --help, and check exits 0 for ALLOW and 1 for DENY', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--db', db, ...args], { cwd: root, encoding: 'utf8' });
+    expect(run('--help')).toMatchObject({ status: 0 });
+    expect(run('--help').stdout).toContain('dialguard check');
+    expect(run('check', '--ext', '1001', '--number', '911').status).toBe(0);
+    expect(run('check', '--ext', '1001', '--number', '19002345678', '--source', '10.0.0.5').status).toBe(1);
+  });
+});
