@@ -1,0 +1,245 @@
+/**
+ * The FastAGI listener: routes each session by its script path to a handler, bounds it by the
+ * answer deadline, and always closes it, because Asterisk has no read timeout and would hold the
+ * call for as long as the connection stays open (agi-server-silent.json).
+ */
+import net, { type Socket } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import type { Logger } from 'pino';
+import { ConfigError, DeadlineError, DialguardError } from '../errors.js';
+import { AgiErrorCode } from './protocol.js';
+import { AgiSession, type AgiSessionOptions } from './session.js';
+
+/** Serves one session; must finish soon after `deadline` aborts. The server closes the session. */
+export type AgiHandler = (session: AgiSession, deadline: AbortSignal) => Promise<void>;
+
+/**
+ * Answers a session that no handler could: `cause` says why (DG_AGI_UNKNOWN_PATH, or what the
+ * handler threw). Its signal aborts after `fallbackTimeoutMs`.
+ */
+export type AgiFallback = (session: AgiSession, deadline: AbortSignal, cause: unknown) => Promise<void>;
+
+export interface AgiServerOptions {
+  host: string;
+  port: number;
+  /** By script path without the query string: `{ authorize, settle }`. */
+  handlers: Record<string, AgiHandler>;
+  logger: Logger;
+  /** From accept to the deadline signal given to the handler. Default 1500. */
+  answerDeadlineMs?: number;
+  /** How long after the deadline a handler may still run before the session is closed under it. Default 500. */
+  handlerGraceMs?: number;
+  /** Time given to a fallback. Default 500. */
+  fallbackTimeoutMs?: number;
+  envTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  commandTimeoutMs?: number;
+  closeGraceMs?: number;
+  /** Connections served at once; more are dropped. Default 256. */
+  maxConnections?: number;
+  /**
+   * Addresses or CIDRs allowed to connect. Default: loopback only when bound to a loopback
+   * address, anyone otherwise.
+   */
+  allowFrom?: string[];
+  /** On close(), how long sessions in flight may take before they are destroyed. Default 3000. */
+  shutdownGraceMs?: number;
+  onUnknownPath?: AgiFallback;
+  onHandlerError?: AgiFallback;
+}
+
+export interface AgiServerAddress {
+  host: string;
+  port: number;
+}
+
+export interface AgiServer {
+  listen(): Promise<AgiServerAddress>;
+  /** Stops accepting, lets sessions in flight finish up to the shutdown grace, then destroys them. */
+  close(): Promise<void>;
+  address(): AgiServerAddress | null;
+}
+
+type Outcome = { status: 'done' } | { status: 'failed'; error: unknown } | { status: 'timeout' };
+
+export function createAgiServer(options: AgiServerOptions): AgiServer {
+  const {
+    host,
+    port,
+    logger,
+    answerDeadlineMs = 1500,
+    handlerGraceMs = 500,
+    fallbackTimeoutMs = 500,
+    maxConnections = 256,
+    shutdownGraceMs = 3000,
+  } = options;
+  const handlers = new Map(Object.entries(options.handlers));
+  const isAllowed = compileAllowList(options.allowFrom, host);
+  const sessionOptions: AgiSessionOptions = {
+    envTimeoutMs: options.envTimeoutMs,
+    idleTimeoutMs: options.idleTimeoutMs,
+    commandTimeoutMs: options.commandTimeoutMs,
+    closeGraceMs: options.closeGraceMs,
+  };
+  const sockets = new Set<Socket>();
+  const server = net.createServer((socket) => onConnection(socket));
+  server.on('error', (err) => logger.error({ err }, 'AGI server error'));
+  let closing: Promise<void> | undefined;
+
+  function onConnection(socket: Socket): void {
+    const remote = socket.remoteAddress ?? '';
+    if (!isAllowed(remote)) {
+      logger.warn({ remote }, 'AGI connection refused: address not allowed');
+      socket.destroy();
+      return;
+    }
+    if (sockets.size >= maxConnections) {
+      logger.warn({ remote, maxConnections }, 'AGI connection refused: too many connections');
+      socket.destroy();
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    serve(socket, remote).catch((err: unknown) => {
+      logger.error({ remote, err }, 'AGI session failed unexpectedly');
+      socket.destroy();
+    });
+  }
+
+  async function serve(socket: Socket, remote: string): Promise<void> {
+    const acceptedAt = Date.now();
+    const deadline = new AbortController();
+    const deadlineTimer = setTimeout(
+      () => deadline.abort(new DeadlineError(`no answer within ${answerDeadlineMs} ms`)),
+      answerDeadlineMs,
+    );
+    let session: AgiSession;
+    try {
+      session = await AgiSession.accept(socket, sessionOptions);
+    } catch (err) {
+      clearTimeout(deadlineTimer);
+      const closedEarly = err instanceof DialguardError && err.code === AgiErrorCode.closed;
+      logger[closedEarly ? 'debug' : 'warn']({ remote, err }, 'AGI peer cut off before a complete environment');
+      return;
+    }
+    // The query string is left out of the log: a site may put a token in the AGI URL.
+    const { channel, uniqueid, path } = session.env;
+    const log = logger.child({ channel, uniqueid, path, remote });
+    try {
+      const hardStopMs = acceptedAt + answerDeadlineMs + handlerGraceMs - Date.now();
+      await dispatch(session, deadline.signal, hardStopMs, log);
+    } finally {
+      clearTimeout(deadlineTimer);
+      await session.close();
+      log.debug({ ms: Date.now() - acceptedAt, hungUp: session.hungUp }, 'AGI session closed');
+    }
+  }
+
+  async function dispatch(session: AgiSession, signal: AbortSignal, hardStopMs: number, log: Logger): Promise<void> {
+    const handler = handlers.get(session.env.path);
+    if (!handler) {
+      log.warn('AGI request for an unknown path');
+      const cause = new DialguardError(AgiErrorCode.unknownPath, `no handler for AGI path "${session.env.path}"`);
+      await runFallback(options.onUnknownPath, session, cause, log);
+      return;
+    }
+    const outcome = await within(() => handler(session, signal), hardStopMs);
+    if (outcome.status === 'failed') {
+      log.error({ err: outcome.error }, 'AGI handler failed');
+      await runFallback(options.onHandlerError, session, outcome.error, log);
+    } else if (outcome.status === 'timeout') {
+      // The handler may still be writing: a fallback could interleave with it, so only close.
+      log.error({ deadlineMs: answerDeadlineMs, graceMs: handlerGraceMs }, 'AGI handler ignored its deadline; closing the session');
+    }
+  }
+
+  async function runFallback(fallback: AgiFallback | undefined, session: AgiSession, cause: unknown, log: Logger): Promise<void> {
+    if (!fallback) return;
+    if (!session.usable) {
+      log.warn('AGI session no longer usable: fallback skipped');
+      return;
+    }
+    const signal = AbortSignal.timeout(fallbackTimeoutMs);
+    const outcome = await within(() => fallback(session, signal, cause), fallbackTimeoutMs);
+    if (outcome.status === 'failed') log.error({ err: outcome.error }, 'AGI fallback failed');
+    else if (outcome.status === 'timeout') log.error({ timeoutMs: fallbackTimeoutMs }, 'AGI fallback did not finish in time');
+  }
+
+  function address(): AgiServerAddress | null {
+    const bound = server.address();
+    return bound && typeof bound === 'object' ? { host: bound.address, port: bound.port } : null;
+  }
+
+  return {
+    listen() {
+      return new Promise<AgiServerAddress>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ host, port }, () => {
+          server.off('error', reject);
+          const bound = address();
+          if (bound) resolve(bound);
+          else reject(new ConfigError('AGI server has no address after listen'));
+        });
+      });
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          for (const socket of sockets) socket.destroy();
+        }, shutdownGraceMs);
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      return closing;
+    },
+    address,
+  };
+}
+
+/** Runs `task` (sync throws included) and reports how it ended, waiting at most `ms`. */
+function within(task: () => Promise<void>, ms: number): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
+    const timer = setTimeout(() => resolve({ status: 'timeout' }), Math.max(0, ms));
+    const finish = (outcome: Outcome): void => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    Promise.resolve()
+      .then(task)
+      .then(
+        () => finish({ status: 'done' }),
+        (error: unknown) => finish({ status: 'failed', error }),
+      );
+  });
+}
+
+/** Compiled once: a predicate on the remote address of each connection. */
+export function compileAllowList(allowFrom: string[] | undefined, host: string): (address: string) => boolean {
+  if (!allowFrom) return isLoopbackHost(host) ? (address) => parseAddress(address)?.range() === 'loopback' : () => true;
+  const ranges = allowFrom.map(parseRange);
+  return (address) => {
+    const parsed = parseAddress(address);
+    return parsed !== undefined && ranges.some(([net, bits]) => parsed.kind() === net.kind() && parsed.match(net, bits));
+  };
+}
+
+function parseRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
+  try {
+    if (entry.includes('/')) return ipaddr.parseCIDR(entry);
+    const addr = ipaddr.process(entry);
+    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
+  } catch {
+    throw new ConfigError(`allowFrom: "${entry}" is not an IP address or CIDR`, { entry });
+  }
+}
+
+/** IPv4 clients of a dual-stack listener arrive as `::ffff:a.b.c.d`; compare them as IPv4. */
+function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  return ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
+}
+
+function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || parseAddress(host)?.range() === 'loopback';
+}
