@@ -5,6 +5,7 @@ import { openRuntime } from '../runtime.js';
 import { CHECK_HELP, runCheck } from './check.js';
 import { processIO, UsageError, type CommandIO } from './io.js';
 import { POLICY_HELP, runPolicy } from './policy.js';
+import { runServe } from './serve.js';
 
 const HELP = `dialguard: toll-fraud guard for Asterisk
 
@@ -50,6 +51,8 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       flags: { db: typeof parsed.values.db === 'string' ? parsed.values.db : undefined },
     });
     switch (command) {
+      case 'serve':
+        return await runServe(config, io);
       case 'check': {
         const runtime = await openRuntime(config);
         try {

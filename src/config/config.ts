@@ -22,6 +22,7 @@ export interface Config {
   timezone: string;
   geoipPath: string | null;
   answerDeadlineMs: number;
+  agiMaxConnections: number;
   reservationGraceSeconds: number;
   logLevel: string;
   ari: AriConfig | null;
@@ -37,13 +38,14 @@ interface FileConfig {
   timezone?: string;
   geoipDb?: string;
   answerDeadlineMs?: number;
+  agiMaxConnections?: number;
   reservationGraceSeconds?: number;
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -51,6 +53,7 @@ export const DEFAULTS = {
   db: './data/dialguard.db',
   homeCountry: 'US',
   answerDeadlineMs: 500,
+  agiMaxConnections: 1024,
   reservationGraceSeconds: 300,
   logLevel: 'info',
   ariApp: 'dialguard',
@@ -87,6 +90,10 @@ export function loadConfig(options: LoadOptions = {}): Config {
     timezone,
     geoipPath: pick('DIALGUARD_GEOIP_DB', fc.geoipDb, '') || null,
     answerDeadlineMs: positiveInt('DIALGUARD_ANSWER_DEADLINE_MS', pick('DIALGUARD_ANSWER_DEADLINE_MS', fc.answerDeadlineMs, String(DEFAULTS.answerDeadlineMs))),
+    agiMaxConnections: positiveInt(
+      'DIALGUARD_AGI_MAX_CONNECTIONS',
+      pick('DIALGUARD_AGI_MAX_CONNECTIONS', fc.agiMaxConnections, String(DEFAULTS.agiMaxConnections)),
+    ),
     reservationGraceSeconds: positiveInt(
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
       pick('DIALGUARD_RESERVATION_GRACE_SECONDS', fc.reservationGraceSeconds, String(DEFAULTS.reservationGraceSeconds)),

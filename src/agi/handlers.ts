@@ -1,0 +1,93 @@
+import type { Logger } from 'pino';
+import type { DecisionRequest } from '../engine/types.js';
+import { DialguardError } from '../errors.js';
+import { decisionVariables, guardErrorVariables, type ChannelVariables } from '../guard/channel-variables.js';
+import type { Guard } from '../guard/guard.js';
+import type { GuardObserver } from '../guard/observer.js';
+import { settlementFromArgs } from '../guard/settlement-args.js';
+import type { AgiFallback, AgiHandler } from './server.js';
+import type { AgiEnvironment } from './protocol.js';
+import type { AgiSession } from './session.js';
+
+export interface AgiHandlerDeps {
+  guard: Guard;
+  logger: Logger;
+  observer: GuardObserver;
+  now?: () => Date;
+}
+
+/** `agi://…/authorize,EXT,NUMBER,SOURCE,ORIGIN` as the dialplan contract fixes it. */
+export function requestFromEnvironment(env: AgiEnvironment, at: Date): DecisionRequest {
+  const [ext = '', number = '', source = '', origin = ''] = env.args;
+  return {
+    // A dialplan that passes no extension still names the caller.
+    extension: ext.trim() || env.callerid,
+    dialled: number.trim(),
+    source: source.trim(),
+    origin: origin.trim().toLowerCase() || 'phone',
+    at,
+    transport: 'agi',
+    meta: { channel: env.channel, uniqueid: env.uniqueid, context: env.context, callerid: env.callerid, calleridname: env.calleridname },
+  };
+}
+
+/** One command at a time, each awaiting its reply: Asterisk does not read pipelined commands. */
+async function setAll(session: AgiSession, variables: ChannelVariables): Promise<void> {
+  for (const [name, value] of variables) await session.setVariable(name, value);
+}
+
+export function createAuthorizeHandler({ guard, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
+  return async (session, deadline) => {
+    const started = process.hrtime.bigint();
+    const request = requestFromEnvironment(session.env, now());
+    // A store that stays locked past its busy timeout throws here; the server's fallback answers guard_error.
+    const decision = guard.authorize(request);
+    const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    observer.observeDecision(decision, 'agi', latencySeconds);
+    logger.info(
+      {
+        callId: decision.callId,
+        channel: session.env.channel,
+        uniqueid: session.env.uniqueid,
+        extension: request.extension,
+        e164: decision.e164,
+        country: decision.country,
+        result: decision.result,
+        reason: decision.reason,
+        limitMs: decision.limitMs,
+        latencyMs: Math.round(latencySeconds * 1e4) / 10,
+      },
+      'decision',
+    );
+    if (deadline.aborted) logger.warn({ callId: decision.callId }, 'decision made after the answer deadline');
+    await setAll(session, decisionVariables(decision, decision.callId));
+    if (decision.result === 'DENY') await session.verbose(`dialguard: DENY ${decision.reason} for ${request.extension} to ${request.dialled}: ${decision.message}`);
+  };
+}
+
+export function createSettleHandler({ guard, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
+  return async (session) => {
+    const [callId = '', answered = '', status = ''] = session.env.args;
+    const result = guard.settle(settlementFromArgs(callId, answered, status, now()));
+    observer.observeSettlement(result.outcome);
+    const level = result.outcome === 'settled' || result.outcome === 'settled_after_expiry' ? 'info' : 'warn';
+    logger[level]({ ...result, channel: session.env.channel, uniqueid: session.env.uniqueid, dialStatus: status }, 'settlement');
+    // Works on the dead channel of a hangup handler: SET VARIABLE is allowed there.
+    await session.setVariable('DIALGUARD_SETTLED', `${result.outcome} ${result.callId}`);
+  };
+}
+
+/**
+ * Unknown path, a handler that threw, a store that was locked: the channel still gets an
+ * answer, a DENY with guard_error, so the fail-closed dialplan refuses the call at once.
+ */
+export function createGuardErrorFallback({ logger, observer }: Pick<AgiHandlerDeps, 'logger' | 'observer'>): AgiFallback {
+  return async (session, _signal, cause) => {
+    const code = cause instanceof DialguardError ? cause.code : 'DG_INTERNAL';
+    observer.observeError(code);
+    logger.error({ code, channel: session.env.channel, uniqueid: session.env.uniqueid, path: session.env.path }, 'answering guard_error');
+    if (session.env.path === 'settle') return;
+    await setAll(session, guardErrorVariables());
+    await session.verbose(`dialguard: DENY guard_error (${code})`);
+  };
+}

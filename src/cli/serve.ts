@@ -1,0 +1,25 @@
+import type { Config } from '../config/config.js';
+import { createLogger } from '../logger.js';
+import { startServer } from '../server.js';
+import type { CommandIO } from './io.js';
+
+/** Runs until SIGTERM or SIGINT, then shuts down in order; resolves with the exit status. */
+export async function runServe(config: Config, io: CommandIO): Promise<number> {
+  const logger = createLogger(config.logLevel);
+  const server = await startServer(config, logger);
+  io.out(`dialguard FastAGI listening on ${formatAddress(server.agi.host, server.agi.port)}`);
+  io.out(`dialguard database ${config.dbPath}`);
+  logger.info({ agi: server.agi, db: config.dbPath, homeCountry: config.homeCountry, timezone: config.timezone }, 'dialguard started');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'shutting down: no new sessions, finishing those in flight');
+  await server.close();
+  return 0;
+}
+
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -1,0 +1,12 @@
+/** What the transports report as they work: metrics implement it; tests may count with it. */
+export interface GuardObserver {
+  observeDecision(decision: { result: string; reason: string }, transport: string, latencySeconds: number): void;
+  observeSettlement(outcome: string): void;
+  observeError(code: string): void;
+}
+
+export const NO_OBSERVER: GuardObserver = {
+  observeDecision: () => undefined,
+  observeSettlement: () => undefined,
+  observeError: () => undefined,
+};

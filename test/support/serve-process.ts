@@ -1,0 +1,69 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { resolve } from 'node:path';
+import { repoRoot } from './captures.js';
+
+export interface ServeProcess {
+  child: ChildProcessWithoutNullStreams;
+  agiPort: number;
+  /** Every line the process printed, stdout and stderr, logs included. */
+  output: string[];
+  /** SIGTERM, then wait for the exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+const BIN = resolve(repoRoot, 'src/cli/bin.ts');
+
+/** `dialguard serve` as a real process on random ports, with a database file of the test's. */
+export async function startServe(dbPath: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve'], {
+    cwd: repoRoot,
+    env: {
+      ...process.env,
+      DIALGUARD_DB: dbPath,
+      DIALGUARD_AGI_LISTEN: '127.0.0.1:0',
+      DIALGUARD_HTTP_LISTEN: '127.0.0.1:0',
+      DIALGUARD_HOME_COUNTRY: 'US',
+      DIALGUARD_TIMEZONE: 'America/New_York',
+      DIALGUARD_LOG_LEVEL: 'info',
+      ...env,
+    },
+  });
+  const output: string[] = [];
+  const collect = (chunk: Buffer): void => {
+    output.push(...chunk.toString().split('\n').filter(Boolean));
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const agiPort = await new Promise<number>((resolvePort, reject) => {
+    const timer = setTimeout(() => reject(new Error(`dialguard serve did not start:\n${output.join('\n')}`)), 20_000);
+    const look = (): void => {
+      const line = output.find((l) => l.startsWith('dialguard FastAGI listening on '));
+      if (line) {
+        clearTimeout(timer);
+        resolvePort(Number(line.slice(line.lastIndexOf(':') + 1)));
+      }
+    };
+    child.stdout.on('data', look);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`dialguard serve exited ${code}:\n${output.join('\n')}`));
+    });
+  });
+  return {
+    child,
+    agiPort,
+    output,
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      return code;
+    },
+  };
+}
+
+/** The structured log lines (pino JSON) the process printed. */
+export function logLines(output: string[]): Array<Record<string, unknown>> {
+  return output.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
