@@ -5,6 +5,7 @@ import { openRuntime } from '../runtime.js';
 import { CHECK_HELP, runCheck } from './check.js';
 import { processIO, UsageError, type CommandIO } from './io.js';
 import { POLICY_HELP, runPolicy } from './policy.js';
+import { TOKEN_HELP, runToken } from './token.js';
 import { runServe } from './serve.js';
 
 const HELP = `dialguard: toll-fraud guard for Asterisk
@@ -14,6 +15,9 @@ Usage:
   dialguard check --ext EXT --number NUMBER [--source ADDR] [--origin ORIGIN] [--at ISO-8601] [--json]
   dialguard policy import FILE
   dialguard policy export
+  dialguard token create --role auditor|admin [--name NAME]
+  dialguard token revoke NAME
+  dialguard token list
 
 Global options:
   --db FILE        database file (env DIALGUARD_DB, default ./data/dialguard.db)
@@ -22,7 +26,9 @@ Global options:
 
 ${CHECK_HELP}
 
-${POLICY_HELP}`;
+${POLICY_HELP}
+
+${TOKEN_HELP}`;
 
 /** Runs one command; returns the exit status. Errors become a message on stderr and status 2. */
 export async function main(argv: string[], io: CommandIO = processIO): Promise<number> {
@@ -65,6 +71,14 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
         const runtime = await openRuntime(config);
         try {
           return runPolicy(runtime, commandArgs, io);
+        } finally {
+          runtime.close();
+        }
+      }
+      case 'token': {
+        const runtime = await openRuntime(config);
+        try {
+          return runToken(runtime, commandArgs, io);
         } finally {
           runtime.close();
         }

@@ -34,6 +34,42 @@ export interface Store {
   usage(ext: string, at: Date, timezone: string): UsageSnapshot;
 
   close(): void;
+
+  // Admin API. Every update runs its callback inside one write transaction: the callback reads
+  // the current value (and may read anything else from this store, consistently), returns the
+  // new one, or throws to change nothing.
+
+  /** Replaces an extension's overrides with what `update` returns; null deletes the entry. */
+  updateExtension(ext: string, actor: string, update: (current: ExtensionRecord | null) => PolicyOverrides | null): ExtensionRecord | null;
+  readSetting<K extends PolicySettingKey>(key: K): StoredSetting<PolicySettings[K]>;
+  updateSetting<K extends PolicySettingKey>(
+    key: K,
+    actor: string,
+    update: (current: StoredSetting<PolicySettings[K]>) => PolicySettings[K],
+  ): StoredSetting<PolicySettings[K]>;
+  getLock(ext: string): LockRecord | null;
+  listLocks(): ExtensionLock[];
+  /** Changes of the given subjects (`defaults`, `extension:1001`, `lock:1001`…), newest first. */
+  policyHistory(subjects: string[], page: HistoryPage): PolicyChange[];
+
+  /** Newest first: by time, then by id (ULIDs, so ties keep their order of creation). */
+  listDecisions(filter: DecisionFilter, page: DecisionPage): DecisionRecord[];
+  /** Every matching decision, newest first, read a batch at a time: constant memory, and the database stays free between batches. */
+  exportDecisions(filter: DecisionFilter): Iterable<DecisionRecord>;
+  listSettlements(callId: string): SettlementRecord[];
+  /** Reservations still holding a slot at `at`, oldest first. */
+  activeReservations(at: Date, ext?: string): ReservationRecord[];
+  countActiveReservations(at: Date): number;
+  /** Throws unless a write transaction can be started now: the readiness probe. */
+  checkWritable(): void;
+
+  /** Live (unrevoked) tokens. */
+  listTokens(): TokenRecord[];
+  /** False when a live token already has this name. */
+  createToken(token: NewToken): boolean;
+  /** Revokes the live token of this name, if any, and creates this one, in one transaction. */
+  replaceToken(token: NewToken): void;
+  revokeToken(name: string, actor: string): boolean;
 }
 
 export interface ExtensionRecord {
@@ -134,4 +170,87 @@ export interface ImportSummary {
   version: number;
   extensions: number;
   rates: number;
+}
+
+/** Site-wide policy settings as stored (`site` has no API route yet, but shares the mechanism). */
+export interface PolicySettings {
+  defaults: PolicyOverrides;
+  rates: Rate[];
+  highRisk: HighRiskList;
+  blockedPrefixes: string[];
+  site: SiteSettings;
+}
+export type PolicySettingKey = keyof PolicySettings;
+
+export interface StoredSetting<T> {
+  /** Null when the site never set it: the built-in value applies. */
+  value: T | null;
+  /** Policy version of the setting's last change, 0 if never changed: its ETag. */
+  version: number;
+}
+
+export interface ExtensionLock extends LockRecord {
+  ext: string;
+}
+
+export interface HistoryPage {
+  limit: number;
+  /** Only changes with a smaller id (the previous page's last). */
+  beforeId?: number;
+}
+
+export interface PolicyChange {
+  id: number;
+  at: number;
+  actor: string;
+  subject: string;
+  before: unknown;
+  after: unknown;
+  version: number;
+}
+
+export interface DecisionFilter {
+  ext?: string;
+  result?: DecisionRecord['result'];
+  reason?: DecisionRecord['reason'];
+  country?: string;
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  /** Prefix of the dialled digits or of the E.164 form. */
+  number?: string;
+}
+
+export interface DecisionPage {
+  limit: number;
+  /** Only decisions after this one in newest-first order. */
+  after?: { at: number; id: string };
+}
+
+export interface SettlementRecord {
+  at: number;
+  answeredSeconds: number;
+  dialStatus: string;
+  outcome: SettlementOutcome;
+  costMicros: number;
+}
+
+export type TokenRole = 'admin' | 'auditor';
+
+export interface NewToken {
+  name: string;
+  role: TokenRole;
+  /** sha256 of the token, hex: the token itself is never stored. */
+  hash: string;
+  actor: string;
+}
+
+export interface TokenRecord {
+  id: number;
+  name: string;
+  role: TokenRole;
+  hash: string;
+  createdAt: number;
+  createdBy: string;
 }

@@ -109,6 +109,21 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX settlements_call ON settlements (call_id);
   `,
+  `
+  -- Admin API tokens: only a sha256 of each token is kept. A revoked token stays on record
+  -- (who created and revoked it, when); its name may then be reused.
+  CREATE TABLE tokens (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'auditor')),
+    hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    revoked_at INTEGER,
+    revoked_by TEXT
+  );
+  CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -3,8 +3,12 @@ import { StoreError } from '../../errors.js';
 import type { PolicyDocument } from '../../policy/document.js';
 import { periodsAt } from '../periods.js';
 import type { DecisionRequest } from '../../engine/types.js';
-import type { AuthorizeTx, Store, Verdict } from '../store.js';
+import type { AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, StoredSetting, Store, Verdict } from '../store.js';
+import type { PolicyOverrides } from '../../policy/schema.js';
 import { createAuditRepository } from './audit.js';
+import { createDecisionQueries } from './decision-queries.js';
+import { createPolicyHistory } from './history.js';
+import { createTokenRepository } from './tokens.js';
 import { openDatabase } from './open.js';
 import { createPolicyRepository } from './policies.js';
 import { createReservationRepository } from './reservations.js';
@@ -102,6 +106,48 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
 
   const settleTx = db.transaction(reservations.settle);
 
+  const history = createPolicyHistory(db);
+  const decisions = createDecisionQueries(db, audit.get, reservations.get);
+  const tokens = createTokenRepository(db);
+
+  const updateExtensionTx = db.transaction(
+    (ext: string, actor: string, update: (current: ExtensionRecord | null) => PolicyOverrides | null): ExtensionRecord | null => {
+      const current = policies.getExtension(ext);
+      const next = update(current);
+      const version = policies.recordChange(actor, `extension:${ext}`, current?.overrides ?? null, next);
+      if (next === null) {
+        policies.deleteExtension(ext);
+        return null;
+      }
+      policies.putExtension(ext, next, version);
+      return policies.getExtension(ext);
+    },
+  );
+
+  const readSetting = <K extends PolicySettingKey>(key: K): StoredSetting<PolicySettings[K]> => ({
+    value: (policies.getSetting(key) ?? null) as PolicySettings[K] | null,
+    version: history.subjectVersion(key),
+  });
+
+  // Untyped inside: db.transaction() drops the key's generic, the Store method restores it.
+  const updateSettingTx = db.transaction(
+    (key: PolicySettingKey, actor: string, update: (current: StoredSetting<unknown>) => unknown): StoredSetting<unknown> => {
+      const current = readSetting(key);
+      const next = update(current);
+      const version = policies.recordChange(actor, key, current.value, next);
+      policies.putSetting(key, next);
+      return { value: next, version };
+    },
+  );
+  const updateSetting = <K extends PolicySettingKey>(
+    key: K,
+    actor: string,
+    update: (current: StoredSetting<PolicySettings[K]>) => PolicySettings[K],
+  ): StoredSetting<PolicySettings[K]> =>
+    updateSettingTx.immediate(key, actor, update as (current: StoredSetting<unknown>) => unknown) as StoredSetting<PolicySettings[K]>;
+
+  const writableTx = db.transaction(() => undefined);
+
   const guarded = <T>(what: string, fn: () => T): T => {
     try {
       return fn();
@@ -129,5 +175,22 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     getReservation: (id) => guarded('reading a reservation', () => reservations.get(id)),
     usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone))),
     close: () => db.close(),
+
+    updateExtension: (ext, actor, update) => guarded('updating an extension', () => updateExtensionTx.immediate(ext, actor, update)),
+    readSetting: (key) => guarded('reading a setting', () => readSetting(key)),
+    updateSetting: (key, actor, update) => guarded('updating a setting', () => updateSetting(key, actor, update)),
+    getLock: (ext) => guarded('reading a lock', () => policies.getLock(ext)),
+    listLocks: () => guarded('listing locks', history.locks),
+    policyHistory: (subjects, page) => guarded('reading the policy history', () => history.page(subjects, page)),
+    listDecisions: (filter, page) => guarded('listing decisions', () => decisions.list(filter, page)),
+    exportDecisions: (filter) => decisions.export(filter),
+    listSettlements: (callId) => guarded('reading settlements', () => decisions.settlements(callId)),
+    activeReservations: (at, ext) => guarded('listing active reservations', () => decisions.activeReservations(at, ext)),
+    countActiveReservations: (at) => guarded('counting active reservations', () => decisions.countActive(at)),
+    checkWritable: () => guarded('checking the database', () => writableTx.immediate()),
+    listTokens: () => guarded('listing tokens', tokens.list),
+    createToken: (token) => guarded('creating a token', () => tokens.create(token)),
+    replaceToken: (token) => guarded('replacing a token', () => tokens.replace.immediate(token)),
+    revokeToken: (name, actor) => guarded('revoking a token', () => tokens.revoke(name, actor)),
   };
 }

@@ -1,0 +1,67 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from './store/store.js';
+
+/** What the transports and the admin API report; `registry` is what GET /metrics serves. */
+export interface Metrics {
+  readonly registry: Registry;
+  observeDecision(decision: { result: string; reason: string }, transport: string, latencySeconds: number): void;
+  observeSettlement(outcome: string): void;
+  observeError(code: string): void;
+}
+
+/** Decisions take well under a millisecond to a few; the top buckets show lock waits and the answer deadline. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+/**
+ * One registry per guard (not prom-client's global one), so that tests and several apps in one
+ * process never share counters. Active reservations are counted in the store at scrape time:
+ * the store is the truth, whichever guard process placed the call.
+ */
+export function createMetrics(store: Pick<Store, 'countActiveReservations'>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const decisions = new Counter({
+    name: 'dialguard_decisions_total',
+    help: 'Call authorisations by result and reason code',
+    labelNames: ['result', 'reason', 'transport'] as const,
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'dialguard_decision_latency_seconds',
+    help: 'Time from a request to its decision',
+    labelNames: ['transport'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const settlements = new Counter({
+    name: 'dialguard_settlements_total',
+    help: 'Settlements by outcome (settled, settled_after_expiry, duplicate, unknown, no_reservation)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'dialguard_errors_total',
+    help: 'Errors by stable error code',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'dialguard_active_reservations',
+    help: 'Calls holding a reservation (a concurrency slot and budget) now',
+    registers: [registry],
+    collect() {
+      this.set(store.countActiveReservations(new Date()));
+    },
+  });
+
+  return {
+    registry,
+    observeDecision({ result, reason }, transport, latencySeconds) {
+      decisions.inc({ result, reason, transport });
+      latency.observe({ transport }, latencySeconds);
+    },
+    observeSettlement: (outcome) => settlements.inc({ outcome }),
+    observeError: (code) => errors.inc({ code }),
+  };
+}

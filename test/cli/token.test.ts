@@ -1,0 +1,104 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ensureAdminToken, hashToken, verifyToken } from '../../src/auth/tokens.js';
+import { main } from '../../src/cli/main.js';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import type { Store } from '../../src/store/store.js';
+
+let dir: string;
+let db: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'dialguard-token-'));
+  db = join(dir, 'dialguard.db');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+async function dialguard(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const status = await main(['--db', db, ...args], { out: (t) => out.push(t), err: (t) => err.push(t) });
+  return { status, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+function withStore<T>(fn: (store: Store) => T): T {
+  const store = createSqliteStore({ path: db });
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+describe('dialguard token', () => {
+  it('creates an auditor token, prints it once on stdout, and stores only its hash', async () => {
+    const r = await dialguard('token', 'create', '--role', 'auditor');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^dg_[A-Za-z0-9_-]{43}$/);
+    expect(r.stderr).toContain('created auditor token "auditor-1"; it is shown only this once');
+    const tokens = withStore((s) => s.listTokens());
+    expect(tokens).toMatchObject([{ name: 'auditor-1', role: 'auditor', hash: hashToken(r.stdout) }]);
+    expect(JSON.stringify(tokens)).not.toContain(r.stdout);
+    expect(verifyToken(tokens, r.stdout)).toMatchObject({ name: 'auditor-1', role: 'auditor' });
+    expect(verifyToken(tokens, `${r.stdout}x`)).toBeNull();
+  });
+
+  it('names tokens, refuses a name in use, and lists them without the tokens', async () => {
+    expect((await dialguard('token', 'create', '--role', 'admin', '--name', 'noc')).status).toBe(0);
+    const again = await dialguard('token', 'create', '--role', 'auditor', '--name', 'noc');
+    expect(again).toMatchObject({ status: 2, stderr: expect.stringContaining('a token named "noc" exists already') });
+    expect((await dialguard('token', 'create', '--role', 'auditor')).status).toBe(0);
+    const list = await dialguard('token', 'list');
+    expect(list.stdout.split('\n').map((l) => l.split('\t').slice(0, 2).join(' '))).toEqual(['auditor-1 auditor', 'noc admin']);
+  });
+
+  it('revokes a token by name, after which the name can be reused', async () => {
+    const created = await dialguard('token', 'create', '--role', 'auditor', '--name', 'grafana');
+    expect(await dialguard('token', 'revoke', 'grafana')).toMatchObject({ status: 0, stdout: 'revoked token "grafana"' });
+    expect(withStore((s) => verifyToken(s.listTokens(), created.stdout))).toBeNull();
+    expect(await dialguard('token', 'revoke', 'grafana')).toMatchObject({ status: 2, stderr: expect.stringContaining('no live token is named "grafana"') });
+    expect((await dialguard('token', 'create', '--role', 'auditor', '--name', 'grafana')).status).toBe(0);
+  });
+
+  it('refuses a bad role or name with usage help', async () => {
+    expect(await dialguard('token', 'create', '--role', 'root')).toMatchObject({ status: 2, stderr: expect.stringContaining('--role must be auditor or admin') });
+    expect(await dialguard('token', 'create', '--role', 'admin', '--name', 'has space')).toMatchObject({ status: 2, stderr: expect.stringContaining('invalid token name') });
+    expect((await dialguard('token')).status).toBe(2);
+  });
+});
+
+describe('the admin token on first start', () => {
+  it('is generated once, when no admin token exists, and only its hash is kept', () => {
+    withStore((store) => {
+      const token = ensureAdminToken(store, null);
+      expect(token).toMatch(/^dg_/);
+      expect(verifyToken(store.listTokens(), token as string)).toMatchObject({ name: 'admin', role: 'admin' });
+      expect(ensureAdminToken(store, null)).toBeNull();
+    });
+  });
+
+  it('is generated again if every admin token was revoked', () => {
+    withStore((store) => {
+      ensureAdminToken(store, null);
+      store.revokeToken('admin', 'test');
+      expect(ensureAdminToken(store, null)).toMatch(/^dg_/);
+    });
+  });
+
+  it('comes from DIALGUARD_ADMIN_TOKEN when set, replacing a generated one', () => {
+    withStore((store) => {
+      const generated = ensureAdminToken(store, null) as string;
+      const configured = 'a-long-configured-admin-secret';
+      expect(ensureAdminToken(store, configured)).toBeNull();
+      expect(verifyToken(store.listTokens(), configured)).toMatchObject({ name: 'admin', role: 'admin' });
+      expect(verifyToken(store.listTokens(), generated)).toBeNull();
+      ensureAdminToken(store, configured);
+      expect(store.listTokens()).toHaveLength(1);
+    });
+  });
+
+  it('refuses a configured token too short to be safe', () => {
+    withStore((store) => expect(() => ensureAdminToken(store, 'admin')).toThrow(/at least 16 characters/));
+  });
+});

@@ -1,0 +1,55 @@
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { createToken } from '../../src/auth/tokens.js';
+import { buildApp, type AppDeps } from '../../src/http/app.js';
+import { createMetrics, type Metrics } from '../../src/metrics.js';
+import type { PolicyDocument } from '../../src/policy/document.js';
+import { memoryLogger, type LogRecord } from '../agi/memory-logger.js';
+import { tempGuard, type TempGuard } from '../support/temp-db.js';
+
+export interface TestApp extends TempGuard {
+  app: FastifyInstance;
+  metrics: Metrics;
+  logs: LogRecord[];
+  routes: RouteOptions[];
+  admin: string;
+  auditor: string;
+  /** Authorization headers for a token. */
+  as(token: string): { authorization: string };
+  readiness: { agi: boolean; ari?: boolean };
+  closeAll(): Promise<void>;
+}
+
+/** The admin API on a fresh temporary database (US site, New York time), with one admin and one auditor token. */
+export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDeps, 'bodyLimit' | 'rateLimit'>> = {}): Promise<TestApp> {
+  const t = tempGuard(doc);
+  const { logger, records } = memoryLogger();
+  const metrics = createMetrics(t.store);
+  const routes: RouteOptions[] = [];
+  const readiness: { agi: boolean; ari?: boolean } = { agi: true };
+  const admin = createToken(t.store, { role: 'admin', name: 'alice', actor: 'test' }).token;
+  const auditor = createToken(t.store, { role: 'auditor', name: 'bob', actor: 'test' }).token;
+  const app = await buildApp({
+    guard: t.guard,
+    store: t.store,
+    logger,
+    metrics,
+    readiness: () => readiness,
+    onRoute: (route) => routes.push(route),
+    ...options,
+  });
+  return {
+    ...t,
+    app,
+    metrics,
+    logs: records,
+    routes,
+    admin,
+    auditor,
+    readiness,
+    as: (token) => ({ authorization: `Bearer ${token}` }),
+    async closeAll() {
+      await app.close();
+      t.close();
+    },
+  };
+}
