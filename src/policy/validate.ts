@@ -163,7 +163,7 @@ export function countryProblem(code: string, opts: { wildcard: boolean }): strin
   return hint ? `unknown country code "${code}" (${hint})` : `unknown country code "${code}"`;
 }
 
-const E164_PREFIX = /^\+[0-9]{1,15}$/;
+const E164_PREFIX = /^\+[1-9][0-9]{0,14}$/;
 
 /** `+` then 1–15 digits; `bare` also admits `+` alone (the rate table's catch-all). */
 export function e164PrefixProblem(prefix: string, opts: { bare: boolean } = { bare: false }): string | null {

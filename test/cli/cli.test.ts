@@ -141,3 +141,13 @@ describe('the dialguard binary', () => {
     expect(run('check', '--ext', '1001', '--number', '19002345678', '--source', '10.0.0.5').status).toBe(1);
   });
 });
+
+describe('dialguard policy import refuses what the engine could not compile', () => {
+  it('a blocked prefix starting with +0 is refused at import, so calls never turn into guard_error', async () => {
+    writeFileSync(join(dir, 'p.json'), JSON.stringify({ blockedPrefixes: ['+0123'] }));
+    const r = await dialguard('policy', 'import', join(dir, 'p.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('/blockedPrefixes/0');
+    expect((await dialguard('check', '--ext', '1001', '--number', '911')).status).toBe(0);
+  });
+});

@@ -109,7 +109,7 @@ describe('validateOverrides', () => {
   });
 
   it('rejects a blocked prefix that is not E.164', () => {
-    for (const prefix of ['44', '+44 20', '+', '+1234567890123456', '+44a']) {
+    for (const prefix of ['44', '+44 20', '+', '+1234567890123456', '+44a', '+0123']) {
       expectOneProblem({ destinations: { blockedPrefixes: [prefix] } }, '/destinations/blockedPrefixes/0', 'is not an E.164 prefix');
     }
     expect(problemsOf({ destinations: { blockedPrefixes: ['+8', '+123456789012345'] } })).toEqual([]);
