@@ -1,57 +1,78 @@
+import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { createAgiServer, type AgiServer, type AgiServerAddress } from './agi/server.js';
 import { createAuthorizeHandler, createGuardErrorFallback, createSettleHandler } from './agi/handlers.js';
-import type { Config } from './config/config.js';
-import { NO_OBSERVER, type GuardObserver } from './guard/observer.js';
+import { createAgiServer, type AgiServerAddress } from './agi/server.js';
+import { ensureAdminToken } from './auth/tokens.js';
+import type { Config, ListenAddress } from './config/config.js';
+import { buildApp } from './http/app.js';
+import { createMetrics } from './metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
-
-export interface ServerOptions {
-  observer?: GuardObserver;
-}
 
 export interface RunningServer {
   runtime: Runtime;
   agi: AgiServerAddress;
-  /** Stops accepting, lets sessions in flight finish, closes the database. Idempotent. */
+  http: ListenAddress;
+  /** The admin token generated on this start (first start, none configured); shown once, stored hashed. */
+  generatedAdminToken: string | null;
+  /** Stops accepting, lets sessions and requests in flight finish, closes the database. Idempotent. */
   close(): Promise<void>;
 }
 
 /** `dialguard serve`: owns the listeners and their orderly shutdown. */
-export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
   const runtime = await openRuntime(config);
-  const observer = options.observer ?? NO_OBSERVER;
-  const deps = { guard: runtime.guard, logger, observer };
-  const fallback = createGuardErrorFallback(deps);
-  const agi: AgiServer = createAgiServer({
-    host: config.agiListen.host,
-    port: config.agiListen.port,
-    logger,
-    handlers: { authorize: createAuthorizeHandler(deps), settle: createSettleHandler(deps) },
-    answerDeadlineMs: config.answerDeadlineMs,
-    // Beyond it a connection is dropped: Asterisk sees AGISTATUS=SUCCESS with nothing set and fails closed.
-    maxConnections: config.agiMaxConnections,
-    onUnknownPath: fallback,
-    onHandlerError: fallback,
-  });
-  let agiAddress: AgiServerAddress;
+  const cleanups: Array<() => Promise<void> | void> = [() => runtime.close()];
+  const cleanup = async (): Promise<void> => {
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  };
   try {
-    agiAddress = await agi.listen();
+    const metrics = createMetrics(runtime.store);
+    const deps = { guard: runtime.guard, logger, observer: metrics };
+    const fallback = createGuardErrorFallback(deps);
+    const agi = createAgiServer({
+      host: config.agiListen.host,
+      port: config.agiListen.port,
+      logger,
+      handlers: { authorize: createAuthorizeHandler(deps), settle: createSettleHandler(deps) },
+      answerDeadlineMs: config.answerDeadlineMs,
+      // Beyond it a connection is dropped: Asterisk sees AGISTATUS=SUCCESS with nothing set and fails closed.
+      maxConnections: config.agiMaxConnections,
+      onUnknownPath: fallback,
+      onHandlerError: fallback,
+    });
+    const agiAddress = await agi.listen();
+    let agiListening = true;
+    cleanups.push(async () => {
+      agiListening = false;
+      await agi.close();
+    });
+
+    const generatedAdminToken = ensureAdminToken(runtime.store, config.adminToken);
+    const app: FastifyInstance = await buildApp({
+      guard: runtime.guard,
+      store: runtime.store,
+      logger,
+      metrics,
+      readiness: () => ({ agi: agiListening }),
+    });
+    cleanups.push(() => app.close());
+    await app.listen({ host: config.httpListen.host, port: config.httpListen.port });
+    const bound = app.server.address();
+    const http = bound && typeof bound === 'object' ? { host: bound.address, port: bound.port } : config.httpListen;
+
+    let closing: Promise<void> | undefined;
+    return {
+      runtime,
+      agi: agiAddress,
+      http,
+      generatedAdminToken,
+      close() {
+        closing ??= cleanup().then(() => logger.info('dialguard stopped'));
+        return closing;
+      },
+    };
   } catch (err) {
-    runtime.close();
+    await cleanup();
     throw err;
   }
-
-  let closing: Promise<void> | undefined;
-  return {
-    runtime,
-    agi: agiAddress,
-    close() {
-      closing ??= (async () => {
-        await agi.close();
-        runtime.close();
-        logger.info('dialguard stopped');
-      })();
-      return closing;
-    },
-  };
 }

@@ -8,8 +8,15 @@ export async function runServe(config: Config, io: CommandIO): Promise<number> {
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   io.out(`dialguard FastAGI listening on ${formatAddress(server.agi.host, server.agi.port)}`);
+  io.out(`dialguard admin API listening on http://${formatAddress(server.http.host, server.http.port)}`);
+  if (server.generatedAdminToken) {
+    io.out(`dialguard admin token (shown only this once, only its hash is stored): ${server.generatedAdminToken}`);
+  }
   io.out(`dialguard database ${config.dbPath}`);
-  logger.info({ agi: server.agi, db: config.dbPath, homeCountry: config.homeCountry, timezone: config.timezone }, 'dialguard started');
+  logger.info(
+    { agi: server.agi, http: server.http, db: config.dbPath, homeCountry: config.homeCountry, timezone: config.timezone },
+    'dialguard started',
+  );
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

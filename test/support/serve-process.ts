@@ -6,6 +6,9 @@ import { repoRoot } from './captures.js';
 export interface ServeProcess {
   child: ChildProcessWithoutNullStreams;
   agiPort: number;
+  httpPort: number;
+  /** The admin token printed on first start, if one was generated. */
+  adminToken: string | null;
   /** Every line the process printed, stdout and stderr, logs included. */
   output: string[];
   /** SIGTERM, then wait for the exit; resolves with the exit code. */
@@ -35,13 +38,19 @@ export async function startServe(dbPath: string, env: Record<string, string> = {
   };
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  const agiPort = await new Promise<number>((resolvePort, reject) => {
+  const portOf = (prefix: string): number | null => {
+    const line = output.find((l) => l.startsWith(prefix));
+    return line ? Number(line.slice(line.lastIndexOf(':') + 1)) : null;
+  };
+  const [agiPort, httpPort] = await new Promise<[number, number]>((resolvePorts, reject) => {
     const timer = setTimeout(() => reject(new Error(`dialguard serve did not start:\n${output.join('\n')}`)), 20_000);
     const look = (): void => {
-      const line = output.find((l) => l.startsWith('dialguard FastAGI listening on '));
-      if (line) {
+      const agi = portOf('dialguard FastAGI listening on ');
+      const http = portOf('dialguard admin API listening on ');
+      // The database line comes last: by then the token line, if any, is out too.
+      if (agi && http && output.some((l) => l.startsWith('dialguard database '))) {
         clearTimeout(timer);
-        resolvePort(Number(line.slice(line.lastIndexOf(':') + 1)));
+        resolvePorts([agi, http]);
       }
     };
     child.stdout.on('data', look);
@@ -50,9 +59,12 @@ export async function startServe(dbPath: string, env: Record<string, string> = {
       reject(new Error(`dialguard serve exited ${code}:\n${output.join('\n')}`));
     });
   });
+  const tokenLine = output.find((l) => l.startsWith('dialguard admin token'));
   return {
     child,
     agiPort,
+    httpPort,
+    adminToken: tokenLine ? (tokenLine.split(': ').pop() ?? null) : null,
     output,
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
