@@ -122,7 +122,9 @@ export function parseEnvironmentLine(line: string): [name: string, value: string
 
 /** Builds the typed environment from ordered `agi_*` pairs. */
 export function environmentFromPairs(pairs: ReadonlyArray<readonly [string, string]>): AgiEnvironment {
-  const raw: Record<string, string> = Object.create(null) as Record<string, string>;
+  // A plain object (names all start with `agi_`, so never `__proto__`): every session adds the
+  // same keys in the same order, which keeps V8 on one shared hidden class instead of a dictionary.
+  const raw: Record<string, string> = {};
   const argsByIndex = new Map<number, string>();
   for (const [name, value] of pairs) {
     raw[name] = value;

@@ -72,7 +72,7 @@ export class AgiSession extends EventEmitter<SessionEvents> {
   private readonly reader = new ReplyReader();
   private readonly ready: Promise<void>;
   private readonly closedPromise: Promise<void>;
-  private settleReady!: (err?: DialguardError) => void;
+  private settleReady!: (err?: () => DialguardError) => void;
   private envValue?: AgiEnvironment;
   private phase: Phase = 'env';
   private inFlight?: PendingCommand;
@@ -86,11 +86,17 @@ export class AgiSession extends EventEmitter<SessionEvents> {
     this.splitter = new LineSplitter(options.maxLineBytes ?? MAX_LINE_BYTES);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.ready = new Promise<void>((resolve, reject) => {
-      this.settleReady = (err) => (err ? reject(err) : resolve());
+      let settled = false;
+      this.settleReady = (err) => {
+        if (settled) return;
+        settled = true;
+        if (err) reject(err());
+        else resolve();
+      };
     });
     this.closedPromise = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.envTimer = setTimeout(() => {
-      this.abort(new DialguardError(AgiErrorCode.envTimeout, `no complete AGI environment within ${this.options.envTimeoutMs} ms`));
+      this.abort(() => new DialguardError(AgiErrorCode.envTimeout, `no complete AGI environment within ${this.options.envTimeoutMs} ms`));
     }, this.options.envTimeoutMs);
     socket.setNoDelay(true);
     if (this.options.idleTimeoutMs > 0) socket.setTimeout(this.options.idleTimeoutMs);
@@ -152,7 +158,7 @@ export class AgiSession extends EventEmitter<SessionEvents> {
   close(): Promise<void> {
     if (this.phase === 'env' || this.phase === 'open') {
       this.phase = 'closing';
-      this.rejectQueued(this.closedError('session closed before the command was sent'));
+      this.rejectQueued(() => this.closedError('session closed before the command was sent'));
       this.socket.end();
       this.graceTimer = setTimeout(() => this.socket.destroy(), this.options.closeGraceMs);
     }
@@ -172,7 +178,7 @@ export class AgiSession extends EventEmitter<SessionEvents> {
         else this.onReplyLine(line);
       }
     } catch (err) {
-      this.abort(toDialguardError(err));
+      this.abort(() => toDialguardError(err));
     }
   }
 
@@ -219,22 +225,23 @@ export class AgiSession extends EventEmitter<SessionEvents> {
 
   private onIdle(): void {
     if (this.phase !== 'open') return;
-    this.rejectAll(new DialguardError(AgiErrorCode.idle, `no traffic for ${this.options.idleTimeoutMs} ms`));
+    this.rejectAll(() => new DialguardError(AgiErrorCode.idle, `no traffic for ${this.options.idleTimeoutMs} ms`));
     void this.close();
   }
 
   private onPeerEnd(): void {
     this.stopCommands();
-    const err = this.closedError('Asterisk closed the connection');
+    const err = memo(() => this.closedError('Asterisk closed the connection'));
     this.settleReady(err);
     this.rejectAll(err);
     // Asterisk only closes after our FIN or when the channel is gone: nothing more can be said.
-    this.socket.end();
+    // (end() on an already ended socket builds an error object with a stack: skip it.)
+    if (!this.socket.writableEnded) this.socket.end();
   }
 
   private onSocketError(cause: Error): void {
     this.stopCommands();
-    const err = new DialguardError(AgiErrorCode.closed, `connection error: ${cause.message}`, undefined, { cause });
+    const err = memo(() => new DialguardError(AgiErrorCode.closed, `connection error: ${cause.message}`, undefined, { cause }));
     this.settleReady(err);
     this.rejectAll(err);
   }
@@ -243,7 +250,7 @@ export class AgiSession extends EventEmitter<SessionEvents> {
     this.phase = 'closed';
     clearTimeout(this.envTimer);
     clearTimeout(this.graceTimer);
-    const err = this.closedError('connection closed');
+    const err = memo(() => this.closedError('connection closed'));
     this.settleReady(err);
     this.rejectAll(err);
     this.emit('close');
@@ -255,29 +262,36 @@ export class AgiSession extends EventEmitter<SessionEvents> {
   }
 
   /** Garbage or an unusable peer: fail everything and drop the connection without a grace. */
-  private abort(err: DialguardError): void {
+  private abort(make: () => DialguardError): void {
+    const err = memo(make);
     this.settleReady(err);
     this.rejectAll(err);
     this.socket.destroy();
   }
 
-  private rejectAll(err: DialguardError): void {
+  /** Errors are made only when someone waits for them: most sessions end with nothing pending. */
+  private rejectAll(err: () => DialguardError): void {
     const pending = this.inFlight;
     this.inFlight = undefined;
     if (pending) {
       clearTimeout(pending.timer);
-      pending.reject(err);
+      pending.reject(err());
     }
     this.rejectQueued(err);
   }
 
-  private rejectQueued(err: DialguardError): void {
-    for (const queued of this.queue.splice(0)) queued.reject(err);
+  private rejectQueued(err: () => DialguardError): void {
+    for (const queued of this.queue.splice(0)) queued.reject(err());
   }
 
   private closedError(message: string): DialguardError {
     return new DialguardError(AgiErrorCode.closed, message);
   }
+}
+
+function memo<T>(make: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= make());
 }
 
 function expectSuccess(reply: AgiReply, what: string): AgiSuccessReply {
