@@ -93,7 +93,7 @@ describe('high-risk destinations', () => {
   it('refuses an unknown country or a bad prefix, naming it', async () => {
     t = await testApp();
     const put = await call('PUT', '/high-risk', { countries: ['CU', 'XX'], prefixes: ['+0'] });
-    expect(put).toMatchObject({ status: 400, body: { details: [{ field: '/countries/1' }] } });
+    expect(put).toMatchObject({ status: 400, body: { details: [{ field: '/countries/1' }, { field: '/prefixes/0' }] } });
     const prefix = await call('PUT', '/high-risk', { countries: [], prefixes: ['+0'] });
     expect(prefix).toMatchObject({ status: 400, body: { details: [{ field: '/prefixes/0' }] } });
     expect((await call('GET', '/high-risk')).body).toMatchObject({ source: 'builtin' });
