@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { createAuthorizeHandler, createGuardErrorFallback, createSettleHandler } from './agi/handlers.js';
 import { createAgiServer, type AgiServerAddress } from './agi/server.js';
 import { ensureAdminToken } from './auth/tokens.js';
+import { createDecisionQueue } from './guard/decision-queue.js';
 import type { Config, ListenAddress } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { createMetrics } from './metrics.js';
@@ -27,7 +28,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   };
   try {
     const metrics = createMetrics(runtime.store);
-    const deps = { guard: runtime.guard, logger, observer: metrics };
+    const deps = { guard: runtime.guard, decisions: createDecisionQueue(runtime.guard), logger, observer: metrics };
     const fallback = createGuardErrorFallback(deps);
     const agi = createAgiServer({
       host: config.agiListen.host,

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DecisionRequest } from '../engine/types.js';
 import { DialguardError } from '../errors.js';
 import { decisionVariables, guardErrorVariables, type ChannelVariables } from '../guard/channel-variables.js';
+import type { DecisionQueue } from '../guard/decision-queue.js';
 import type { Guard } from '../guard/guard.js';
 import type { GuardObserver } from '../guard/observer.js';
 import { settlementFromArgs } from '../guard/settlement-args.js';
@@ -11,6 +12,8 @@ import type { AgiSession } from './session.js';
 
 export interface AgiHandlerDeps {
   guard: Guard;
+  /** Group commit of authorizations; see guard/decision-queue.ts. */
+  decisions: DecisionQueue;
   logger: Logger;
   observer: GuardObserver;
   now?: () => Date;
@@ -36,12 +39,12 @@ async function setAll(session: AgiSession, variables: ChannelVariables): Promise
   for (const [name, value] of variables) await session.setVariable(name, value);
 }
 
-export function createAuthorizeHandler({ guard, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
+export function createAuthorizeHandler({ decisions, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
   return async (session, deadline) => {
     const started = process.hrtime.bigint();
     const request = requestFromEnvironment(session.env, now());
-    // A store that stays locked past its busy timeout throws here; the server's fallback answers guard_error.
-    const decision = guard.authorize(request);
+    // A store that stays locked past its busy timeout rejects here; the server's fallback answers guard_error.
+    const decision = await decisions.authorize(request);
     const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
     observer.observeDecision(decision, 'agi', latencySeconds);
     logger.info(

@@ -1,5 +1,5 @@
 import type { GeoIp } from '../geo/geoip.js';
-import { normalizeNumber } from '../numbers/normalize.js';
+import { normalizeCached } from '../numbers/normalize-cache.js';
 import type { HighRiskList } from '../numbers/high-risk.js';
 import type { RateTable } from '../rates/rate-table.js';
 import { compileBudget, type BudgetCheck } from './checks/budget.js';
@@ -65,7 +65,7 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
     evaluate(request, extension, usage) {
       const ctx: CheckContext = {
         request,
-        number: normalizeNumber(request.dialled, numbering),
+        number: normalizeCached(request.dialled, numbering),
         source: resolveSource(request.source, env.geoip),
         extension,
         usage,

@@ -25,15 +25,21 @@ const DENIAL_TEXT: Record<Exclude<ReasonCode, 'allowed' | 'emergency'>, string> 
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
+const names = new Map<string, string>();
+
 export function destinationName(country: string | null, e164: string | null, dialled: string): string {
-  if (country) {
+  if (!country) return e164 ?? dialled;
+  let name = names.get(country);
+  if (name === undefined) {
     try {
-      return regionNames.of(country) ?? country;
+      name = regionNames.of(country) ?? country;
     } catch {
-      return country;
+      name = country;
     }
+    // At most the ~250 region codes: a bounded cache.
+    names.set(country, name);
   }
-  return e164 ?? dialled;
+  return name;
 }
 
 export function denialMessage(reason: ReasonCode, destination: string): string {

@@ -7,7 +7,7 @@ import { defaultPolicy } from '../policy/defaults.js';
 import { mergePolicy } from '../policy/merge.js';
 import type { Policy } from '../policy/schema.js';
 import { compileRates, seedRates, type Rate } from '../rates/rate-table.js';
-import type { AuditedDecision, AuthorizeTx, SettlementRequest, SettlementResult, Store, StoredPolicySet, Verdict } from '../store/store.js';
+import type { AuditedDecision, AuthorizeOutcome, AuthorizeTx, SettlementRequest, SettlementResult, Store, StoredPolicySet, Verdict } from '../store/store.js';
 
 export interface GuardOptions {
   store: Store;
@@ -30,6 +30,8 @@ export interface ResolvedPolicySet {
 export interface Guard {
   /** Decides, reserves and audits in one transaction. */
   authorize(request: DecisionRequest): AuditedDecision;
+  /** Several at once in one transaction (group commit); `startedAt` (hrtime) is when each arrived. */
+  authorizeBatch(items: ReadonlyArray<{ request: DecisionRequest; startedAt: bigint }>): AuthorizeOutcome[];
   /** Dry run: the same decision, nothing reserved or recorded. */
   check(request: DecisionRequest): Decision;
   settle(settlement: SettlementRequest): SettlementResult;
@@ -102,6 +104,7 @@ export function createGuard(options: GuardOptions): Guard {
 
   return {
     authorize: (request) => store.authorize(request, decide(request, process.hrtime.bigint())),
+    authorizeBatch: (items) => store.authorizeBatch(items.map(({ request, startedAt }) => ({ request, decide: decide(request, startedAt) }))),
     check: (request) => store.evaluate(request, decide(request, process.hrtime.bigint())),
     settle: (settlement) => store.settle(settlement),
     builtinDefaults,

@@ -19,7 +19,13 @@ function formatterFor(timezone: string): Intl.DateTimeFormat {
   return f;
 }
 
+let last: { timezone: string; minute: number; periods: Periods } | null = null;
+
 export function periodsAt(at: Date, timezone: string): Periods {
+  // Every timezone offset is a whole number of minutes: a minute never straddles midnight.
+  const minute = Math.floor(at.getTime() / 60_000);
+  if (last?.minute === minute && last.timezone === timezone) return last.periods;
   const day = formatterFor(timezone).format(at);
-  return { day, month: day.slice(0, 7) };
+  last = { timezone, minute, periods: { day, month: day.slice(0, 7) } };
+  return last.periods;
 }

@@ -26,6 +26,11 @@ export interface Store {
   unlock(ext: string, actor: string): boolean;
 
   authorize(request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict): AuditedDecision;
+  /**
+   * Group commit: several authorizations in one transaction, in order, each seeing the ones
+   * before it; an item that throws fails alone. Throws only if the transaction itself fails.
+   */
+  authorizeBatch(items: ReadonlyArray<AuthorizeItem>): AuthorizeOutcome[];
   /** The same evaluation with nothing reserved or recorded: dry runs. */
   evaluate(request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict): Decision;
   settle(settlement: SettlementRequest): SettlementResult;
@@ -109,6 +114,13 @@ export interface AuthorizeTx {
   loadPolicySet(): StoredPolicySet;
   usage(timezone: string): UsageSnapshot;
 }
+
+export interface AuthorizeItem {
+  request: DecisionRequest;
+  decide: (tx: AuthorizeTx) => Verdict;
+}
+
+export type AuthorizeOutcome = { ok: true; decision: AuditedDecision } | { ok: false; error: unknown };
 
 export interface Verdict {
   decision: Decision;

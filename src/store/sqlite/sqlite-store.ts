@@ -1,9 +1,9 @@
-import { monotonicFactory } from 'ulid';
+import { createIdFactory } from '../ids.js';
 import { StoreError } from '../../errors.js';
 import type { PolicyDocument } from '../../policy/document.js';
 import { periodsAt } from '../periods.js';
 import type { DecisionRequest } from '../../engine/types.js';
-import type { AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, StoredSetting, Store, Verdict } from '../store.js';
+import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, StoredSetting, Store, Verdict } from '../store.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { createAuditRepository } from './audit.js';
 import { createDecisionQueries } from './decision-queries.js';
@@ -30,7 +30,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const reservations = createReservationRepository(db);
   const audit = createAuditRepository(db);
   const graceMs = (options.reservationGraceSeconds ?? DEFAULT_RESERVATION_GRACE_SECONDS) * 1000;
-  const nextId = monotonicFactory();
+  const nextId = createIdFactory();
 
   const txFor = (request: DecisionRequest): AuthorizeTx => ({
     version: policies.version(),
@@ -40,7 +40,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone)),
   });
 
-  const authorizeTx = db.transaction((request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict) => {
+  const authorizeOne = (request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict): AuditedDecision => {
     // The request's time is the clock: in service it is the moment the call arrived.
     reservations.expireDue(request.extension, request.at.getTime());
     const { decision, latencyUs, timezone } = decide(txFor(request));
@@ -60,7 +60,19 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     audit.insert(request, audited, latencyUs);
     return audited;
-  });
+  };
+  const authorizeTx = db.transaction(authorizeOne);
+  // Inside the batch each item runs in a savepoint: one that throws leaves no half-written rows.
+  const itemTx = db.transaction(authorizeOne);
+  const batchTx = db.transaction((items: ReadonlyArray<AuthorizeItem>): AuthorizeOutcome[] =>
+    items.map(({ request, decide }) => {
+      try {
+        return { ok: true, decision: itemTx(request, decide) };
+      } catch (error) {
+        return { ok: false, error };
+      }
+    }),
+  );
 
   const evaluateTx = db.transaction((request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict) => decide(txFor(request)).decision);
 
@@ -169,6 +181,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     lock: (ext, reason, actor) => guarded('locking', () => lockTx.immediate(ext, reason, actor)),
     unlock: (ext, actor) => guarded('unlocking', () => unlockTx.immediate(ext, actor)),
     authorize: (request, decide) => guarded('authorizing', () => authorizeTx.immediate(request, decide)),
+    authorizeBatch: (items) => guarded('authorizing', () => batchTx.immediate(items)),
     evaluate: (request, decide) => guarded('evaluating', () => evaluateTx.deferred(request, decide)),
     settle: (req) => guarded('settling', () => settleTx.immediate(req)),
     getDecision: (id) => guarded('reading a decision', () => audit.get(id)),

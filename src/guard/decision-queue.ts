@@ -1,0 +1,57 @@
+import type { DecisionRequest } from '../engine/types.js';
+import type { AuditedDecision } from '../store/store.js';
+import type { Guard } from './guard.js';
+
+export interface DecisionQueue {
+  authorize(request: DecisionRequest): Promise<AuditedDecision>;
+}
+
+export const DEFAULT_MAX_BATCH = 64;
+
+/**
+ * Group commit for the transports: authorizations that arrive in the same turn of the event
+ * loop are decided in one transaction, in arrival order, each seeing the reservations of the
+ * ones before it. A lone call waits only for the next setImmediate; under load one commit
+ * serves many decisions.
+ */
+export function createDecisionQueue(guard: Guard, maxBatch = DEFAULT_MAX_BATCH): DecisionQueue {
+  interface Waiting {
+    request: DecisionRequest;
+    startedAt: bigint;
+    resolve: (decision: AuditedDecision) => void;
+    reject: (error: unknown) => void;
+  }
+  let waiting: Waiting[] = [];
+  let scheduled = false;
+
+  const flush = (): void => {
+    scheduled = false;
+    const all = waiting;
+    waiting = [];
+    for (let i = 0; i < all.length; i += maxBatch) {
+      const batch = all.slice(i, i + maxBatch);
+      try {
+        guard.authorizeBatch(batch).forEach((outcome, j) => {
+          const w = batch[j] as Waiting;
+          if (outcome.ok) w.resolve(outcome.decision);
+          else w.reject(outcome.error);
+        });
+      } catch (error) {
+        // The transaction itself failed (the database stayed locked): every call in it gets guard_error.
+        for (const w of batch) w.reject(error);
+      }
+    }
+  };
+
+  return {
+    authorize(request) {
+      return new Promise<AuditedDecision>((resolve, reject) => {
+        waiting.push({ request, startedAt: process.hrtime.bigint(), resolve, reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}
