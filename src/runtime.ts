@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
@@ -9,16 +10,26 @@ export interface Runtime {
   config: Config;
   store: Store;
   guard: Guard;
-  close(): void;
+  close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config): Promise<Runtime> {
+export interface RuntimeOptions {
+  /** A long-running server: checkpoint the WAL from a worker thread, off the decision path. */
+  server?: boolean;
+  logger?: Logger;
+}
+
+export const CHECKPOINT_INTERVAL_MS = 1000;
+
+export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const geoip = await openGeoIp(config.geoipPath ?? undefined);
   const store = createSqliteStore({
     path: config.dbPath,
     // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
     busyTimeoutMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
     reservationGraceSeconds: config.reservationGraceSeconds,
+    ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
+    logger: options.logger,
   });
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
   return { config, store, guard, close: () => store.close() };

@@ -21,7 +21,7 @@ export interface RunningServer {
 
 /** `dialguard serve`: owns the listeners and their orderly shutdown. */
 export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const runtime = await openRuntime(config);
+  const runtime = await openRuntime(config, { server: true, logger });
   const cleanups: Array<() => Promise<void> | void> = [() => runtime.close()];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn();

@@ -64,7 +64,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
         try {
           return runCheck(runtime, commandArgs, io);
         } finally {
-          runtime.close();
+          await runtime.close();
         }
       }
       case 'policy': {
@@ -72,7 +72,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
         try {
           return runPolicy(runtime, commandArgs, io);
         } finally {
-          runtime.close();
+          await runtime.close();
         }
       }
       case 'token': {
@@ -80,7 +80,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
         try {
           return runToken(runtime, commandArgs, io);
         } finally {
-          runtime.close();
+          await runtime.close();
         }
       }
       default:

@@ -38,7 +38,8 @@ export interface Store {
   getReservation(callId: string): ReservationRecord | null;
   usage(ext: string, at: Date, timezone: string): UsageSnapshot;
 
-  close(): void;
+  /** Stops background work and closes the database; the store is unusable after. */
+  close(): Promise<void>;
 
   // Admin API. Every update runs its callback inside one write transaction: the callback reads
   // the current value (and may read anything else from this store, consistently), returns the

@@ -7,6 +7,8 @@ import { migrate } from './migrations.js';
 export interface OpenOptions {
   /** How long a writer waits for another process's lock. Must stay below the answer deadline. */
   busyTimeoutMs: number;
+  /** Leave WAL checkpoints to a checkpointer (see checkpointer.ts) instead of the committing call. */
+  manualCheckpoints?: boolean;
 }
 
 export function openDatabase(path: string, options: OpenOptions): Database.Database {
@@ -22,6 +24,7 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
   // would add an fsync to every decision.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  if (options.manualCheckpoints) db.pragma('wal_autocheckpoint = 0');
   migrate(db);
   return db;
 }

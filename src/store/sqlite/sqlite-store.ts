@@ -1,4 +1,6 @@
+import type { Logger } from 'pino';
 import { createIdFactory } from '../ids.js';
+import { startCheckpointer } from './checkpointer.js';
 import { StoreError } from '../../errors.js';
 import type { PolicyDocument } from '../../policy/document.js';
 import { periodsAt } from '../periods.js';
@@ -19,13 +21,20 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Added to a reservation's limit before it expires: ringing time comes before L() starts counting. */
   reservationGraceSeconds?: number;
+  /** Checkpoint the WAL from a worker thread every this many ms (long-running servers). */
+  checkpointIntervalMs?: number;
+  logger?: Logger;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 200;
 export const DEFAULT_RESERVATION_GRACE_SECONDS = 300;
 
 export function createSqliteStore(options: SqliteStoreOptions): Store {
-  const db = openDatabase(options.path, { busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS });
+  const db = openDatabase(options.path, {
+    busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    manualCheckpoints: options.checkpointIntervalMs !== undefined,
+  });
+  const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(options.path, options.checkpointIntervalMs, options.logger);
   const policies = createPolicyRepository(db);
   const reservations = createReservationRepository(db);
   const audit = createAuditRepository(db);
@@ -187,7 +196,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     getDecision: (id) => guarded('reading a decision', () => audit.get(id)),
     getReservation: (id) => guarded('reading a reservation', () => reservations.get(id)),
     usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone))),
-    close: () => db.close(),
+    async close() {
+      await checkpointer?.stop();
+      db.close();
+    },
 
     updateExtension: (ext, actor, update) => guarded('updating an extension', () => updateExtensionTx.immediate(ext, actor, update)),
     readSetting: (key) => guarded('reading a setting', () => readSetting(key)),
