@@ -23,6 +23,8 @@ export interface Config {
   geoipPath: string | null;
   answerDeadlineMs: number;
   agiMaxConnections: number;
+  /** Addresses or CIDRs that may connect to FastAGI; null: loopback only when bound to loopback, else anyone. */
+  agiAllowFrom: string[] | null;
   reservationGraceSeconds: number;
   logLevel: string;
   ari: AriConfig | null;
@@ -39,13 +41,14 @@ interface FileConfig {
   geoipDb?: string;
   answerDeadlineMs?: number;
   agiMaxConnections?: number;
+  agiAllowFrom?: string[];
   reservationGraceSeconds?: number;
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -94,6 +97,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       'DIALGUARD_AGI_MAX_CONNECTIONS',
       pick('DIALGUARD_AGI_MAX_CONNECTIONS', fc.agiMaxConnections, String(DEFAULTS.agiMaxConnections)),
     ),
+    agiAllowFrom: allowList(env.DIALGUARD_AGI_ALLOW, fc.agiAllowFrom),
     reservationGraceSeconds: positiveInt(
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
       pick('DIALGUARD_RESERVATION_GRACE_SECONDS', fc.reservationGraceSeconds, String(DEFAULTS.reservationGraceSeconds)),
@@ -135,6 +139,15 @@ export function parseListen(name: string, value: string): ListenAddress {
   const port = m ? Number(m[3]) : NaN;
   if (!m || port > 65535) throw new ConfigError(`${name}="${value}" is not HOST:PORT (e.g. 127.0.0.1:4573 or [::1]:4573)`);
   return { host: (m[1] ?? m[2]) as string, port };
+}
+
+function allowList(fromEnv: string | undefined, fromFile: string[] | undefined): string[] | null {
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.split(',').map((a) => a.trim()).filter(Boolean);
+  if (fromFile !== undefined) {
+    if (!Array.isArray(fromFile) || fromFile.some((a) => typeof a !== 'string')) throw new ConfigError('agiAllowFrom must be a list of addresses or CIDRs');
+    return fromFile;
+  }
+  return null;
 }
 
 function positiveInt(name: string, value: string): number {

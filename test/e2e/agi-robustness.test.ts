@@ -109,6 +109,17 @@ describe('peers that are not a healthy Asterisk', () => {
   });
 });
 
+describe('who may connect', () => {
+  it('a connection from an address outside DIALGUARD_AGI_ALLOW is dropped unanswered, and logged', { timeout: 30_000 }, async () => {
+    const s = await serve({ DIALGUARD_AGI_ALLOW: '192.0.2.10' });
+    const t = await call(s.agiPort);
+    expect(t.commands).toEqual([]);
+    expect(t.variables.size).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(s.output.some((l) => l.includes('address not allowed'))).toBe(true);
+  });
+});
+
 describe('shutdown', () => {
   it('SIGTERM lets a session in flight finish, then exits 0', { timeout: 30_000 }, async () => {
     const s = await serve();

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/config.js';
+
+let dir: string;
+beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'dialguard-config-'))));
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const file = (content: unknown): string => {
+  const path = join(dir, 'dialguard.json');
+  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
+  return path;
+};
+
+describe('configuration', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    const c = loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC' } });
+    expect(c).toMatchObject({
+      agiListen: { host: '127.0.0.1', port: 4573 },
+      httpListen: { host: '127.0.0.1', port: 8380 },
+      dbPath: './data/dialguard.db',
+      homeCountry: 'US',
+      answerDeadlineMs: 500,
+      agiAllowFrom: null,
+      ari: null,
+      adminToken: null,
+    });
+  });
+
+  it('the environment wins over the file, and --db over both', () => {
+    const configFile = file({ homeCountry: 'GB', db: '/from/file.db', agiListen: '0.0.0.0:4573', agiAllowFrom: ['10.0.0.0/8'] });
+    const c = loadConfig({ env: { DIALGUARD_HOME_COUNTRY: 'de', DIALGUARD_TIMEZONE: 'UTC' }, configFile, flags: { db: '/from/flag.db' } });
+    expect(c).toMatchObject({ homeCountry: 'DE', dbPath: '/from/flag.db', agiListen: { host: '0.0.0.0', port: 4573 }, agiAllowFrom: ['10.0.0.0/8'] });
+  });
+
+  it('reads IPv6 listen addresses and a comma-separated allow list', () => {
+    const c = loadConfig({ env: { DIALGUARD_AGI_LISTEN: '[::1]:4573', DIALGUARD_AGI_ALLOW: '192.0.2.10, 2001:db8::/32', DIALGUARD_TIMEZONE: 'UTC' } });
+    expect(c.agiListen).toEqual({ host: '::1', port: 4573 });
+    expect(c.agiAllowFrom).toEqual(['192.0.2.10', '2001:db8::/32']);
+  });
+
+  it.each([
+    [{ DIALGUARD_HOME_COUNTRY: 'XX' }, /home country "XX"/],
+    [{ DIALGUARD_TIMEZONE: 'Mars/Olympus' }, /not an IANA time zone/],
+    [{ DIALGUARD_AGI_LISTEN: 'localhost' }, /DIALGUARD_AGI_LISTEN="localhost" is not HOST:PORT/],
+    [{ DIALGUARD_ANSWER_DEADLINE_MS: '-5' }, /DIALGUARD_ANSWER_DEADLINE_MS="-5" must be a positive whole number/],
+  ])('refuses %j with a clear message', (env, message) => {
+    expect(() => loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', ...env } })).toThrow(message);
+  });
+
+  it('refuses an unknown key or bad JSON in the file, naming the file', () => {
+    expect(() => loadConfig({ env: {}, configFile: file({ homeCountry: 'US', agiListn: 'x' }) })).toThrow(/unknown key\(s\) agiListn/);
+    expect(() => loadConfig({ env: {}, configFile: file('{ "homeCountry": ') })).toThrow(/dialguard\.json is not valid JSON/);
+  });
+
+  it('ARI is on only when its URL is set, with the app name defaulting to dialguard', () => {
+    const c = loadConfig({ env: { DIALGUARD_ARI_URL: 'http://127.0.0.1:8088', DIALGUARD_ARI_USER: 'dg', DIALGUARD_ARI_PASSWORD: 'secret', DIALGUARD_TIMEZONE: 'UTC' } });
+    expect(c.ari).toEqual({ url: 'http://127.0.0.1:8088', user: 'dg', password: 'secret', app: 'dialguard' });
+  });
+});
