@@ -1,7 +1,7 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
 import { defaultGeoIpPath, openGeoIp } from '../../src/geo/geoip.js';
 
@@ -88,6 +88,7 @@ describe('openGeoIp with the shipped DB-IP Lite database', () => {
 
 describe("openGeoIp with a site's own database", () => {
   const dir = mkdtempSync(join(tmpdir(), 'dialguard-geoip-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('reads the MaxMind GeoLite2/GeoIP2 record shape { country: { iso_code } }', () => {
     const path = join(dir, 'GeoLite2-Country.mmdb');
