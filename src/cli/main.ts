@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/config.js';
+import { loadConfig, type Config } from '../config/config.js';
 import { DialguardError } from '../errors.js';
-import { openRuntime } from '../runtime.js';
+import { openRuntime, type Runtime } from '../runtime.js';
 import { CHECK_HELP, runCheck } from './check.js';
 import { processIO, UsageError, type CommandIO } from './io.js';
 import { POLICY_HELP, runPolicy } from './policy.js';
@@ -59,35 +59,26 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     switch (command) {
       case 'serve':
         return await runServe(config, io);
-      case 'check': {
-        const runtime = await openRuntime(config);
-        try {
-          return runCheck(runtime, commandArgs, io);
-        } finally {
-          await runtime.close();
-        }
-      }
-      case 'policy': {
-        const runtime = await openRuntime(config);
-        try {
-          return runPolicy(runtime, commandArgs, io);
-        } finally {
-          await runtime.close();
-        }
-      }
-      case 'token': {
-        const runtime = await openRuntime(config);
-        try {
-          return runToken(runtime, commandArgs, io);
-        } finally {
-          await runtime.close();
-        }
-      }
+      case 'check':
+        return await withRuntime(config, (runtime) => runCheck(runtime, commandArgs, io));
+      case 'policy':
+        return await withRuntime(config, (runtime) => runPolicy(runtime, commandArgs, io));
+      case 'token':
+        return await withRuntime(config, (runtime) => runToken(runtime, commandArgs, io));
       default:
         throw new UsageError(`unknown command "${command}"`, HELP);
     }
   } catch (err) {
     return reportError(err, io);
+  }
+}
+
+async function withRuntime(config: Config, run: (runtime: Runtime) => number | Promise<number>): Promise<number> {
+  const runtime = await openRuntime(config);
+  try {
+    return await run(runtime);
+  } finally {
+    await runtime.close();
   }
 }
 

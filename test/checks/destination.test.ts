@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckContext } from '../../src/engine/checks/check.js';
+import { callTo } from '../support/check-context.js';
 import { compileDestinationCheck } from '../../src/engine/checks/destination.js';
-import { EMPTY_USAGE } from '../../src/engine/types.js';
 import { ValidationError } from '../../src/errors.js';
 import { BUILTIN_HIGH_RISK } from '../../src/numbers/high-risk.js';
-import { normalizeNumber } from '../../src/numbers/normalize.js';
 import type { Policy } from '../../src/policy/schema.js';
 
-function call(dialled: string, homeCountry = 'US', accessPrefix = ''): CheckContext {
-  return {
-    request: { extension: '1001', dialled, source: '', origin: 'phone', at: new Date('2025-01-06T12:00:00Z'), transport: 'cli' },
-    number: normalizeNumber(dialled, { homeCountry, accessPrefix }),
-    source: { ip: null, country: null },
-    extension: { known: true, locked: false, lockReason: null },
-    usage: EMPTY_USAGE,
-    homeCountry,
-  };
-}
+const call = callTo;
 
 /** The secure default of the design: home country only, premium and satellite denied. */
 function destinations(overrides: Partial<Policy['destinations']> = {}): Policy['destinations'] {

@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { CheckContext } from '../../src/engine/checks/check.js';
+import { callTo } from '../support/check-context.js';
 import { compileEmergencyCheck } from '../../src/engine/checks/emergency.js';
-import { EMPTY_USAGE } from '../../src/engine/types.js';
-import { normalizeNumber } from '../../src/numbers/normalize.js';
 
-function call(dialled: string, homeCountry: string, accessPrefix = ''): CheckContext {
-  return {
-    request: { extension: '1001', dialled, source: '', origin: 'phone', at: new Date('2025-01-06T12:00:00Z'), transport: 'cli' },
-    number: normalizeNumber(dialled, { homeCountry, accessPrefix }),
-    source: { ip: null, country: null },
-    extension: { known: true, locked: false, lockReason: null },
-    usage: EMPTY_USAGE,
-    homeCountry,
-  };
-}
+const call = callTo;
 
 describe('emergency check', () => {
   it.each([
