@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply } from 'fastify';
 import type { Guard } from '../../guard/guard.js';
 import { mergePatch, mergePolicy } from '../../policy/merge.js';
 import { PolicyOverridesSchema, type Policy, type PolicyOverrides } from '../../policy/schema.js';
@@ -83,6 +84,13 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     return { created, record };
   };
 
+  /** A write's answer: the extension as GET shows it, its ETag, 201 if the entry is new. */
+  const written = (reply: FastifyReply, ext: string, { created, record }: ReturnType<typeof write>) => {
+    if (record) reply.header('etag', etag(record.version));
+    reply.code(created ? 201 : 200);
+    return view(ext, record);
+  };
+
   const summary = (ext: string, record: ExtensionRecord | null, lock: LockRecord | null, defaults: Policy, now: Date) => {
     const timezone = mergePolicy(defaults, record?.overrides ?? {}).schedule.timezone;
     const usage = store.usage(ext, now, timezone);
@@ -154,10 +162,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     },
     async (request, reply) => {
       const { ext } = request.params;
-      const { created, record } = write(ext, actor(request), request.headers['if-match'], () => request.body as PolicyOverrides);
-      if (record) reply.header('etag', etag(record.version));
-      reply.code(created ? 201 : 200);
-      return view(ext, record);
+      return written(reply, ext, write(ext, actor(request), request.headers['if-match'], () => request.body as PolicyOverrides));
     },
   );
 
@@ -177,10 +182,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     async (request, reply) => {
       const { ext } = request.params;
       const patch = request.body;
-      const { created, record } = write(ext, actor(request), request.headers['if-match'], (current) => mergePatch(current?.overrides ?? {}, patch) as PolicyOverrides);
-      if (record) reply.header('etag', etag(record.version));
-      reply.code(created ? 201 : 200);
-      return view(ext, record);
+      return written(reply, ext, write(ext, actor(request), request.headers['if-match'], (current) => mergePatch(current?.overrides ?? {}, patch) as PolicyOverrides));
     },
   );
 
