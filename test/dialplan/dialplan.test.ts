@@ -15,6 +15,16 @@ for (const raw of text.split('\n')) {
 const lines = (name: string): string[] => contexts.get(name) ?? [];
 const indexOf = (name: string, pattern: RegExp): number => lines(name).findIndex((l) => pattern.test(l));
 
+describe('the shipped dialplan parses as Asterisk parses it', () => {
+  it('no priority is cut short by a ";" (extensions.conf comments start there) ', () => {
+    for (const line of [...contexts.values()].flat().filter((l) => /^(exten|same) =>/.test(l))) {
+      const opens = (line.match(/\(/g) ?? []).length;
+      const closes = (line.match(/\)/g) ?? []).length;
+      expect(opens, line).toBe(closes);
+    }
+  });
+});
+
 describe('the shipped dialplan keeps the fail-closed contract', () => {
   it('names the guard by IP literal (Asterisk resolves a host name on every call)', () => {
     expect(lines('globals')).toContain('DIALGUARD_AGI=agi://127.0.0.1:4573');
