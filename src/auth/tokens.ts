@@ -107,5 +107,9 @@ export function ensureAdminToken(store: Store, configured: string | null): strin
   const tokens = store.listTokens();
   if (tokens.some((t) => t.role === 'admin')) return null;
   const name = tokens.some((t) => t.name === BOOTSTRAP_TOKEN_NAME) ? defaultName(store, 'admin') : BOOTSTRAP_TOKEN_NAME;
-  return createToken(store, { role: 'admin', name, actor: 'first start' }).token;
+  const token = generateToken();
+  if (store.createToken({ name, role: 'admin', hash: hashToken(token), actor: 'first start' })) return token;
+  // Two dialguards started at once on a new database: the other one created (and printed) it.
+  if (store.listTokens().some((t) => t.role === 'admin')) return null;
+  throw new DialguardError('DG_CONFLICT', `could not create the first admin token "${name}"`);
 }

@@ -102,3 +102,25 @@ describe('the admin token on first start', () => {
     withStore((store) => expect(() => ensureAdminToken(store, 'admin')).toThrow(/at least 16 characters/));
   });
 });
+
+describe('the first admin token when two dialguards start at once on a new database', () => {
+  it('exactly one of them generates (and prints) it; the other starts without error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dialguard-token-race-'));
+    const a = createSqliteStore({ path: join(dir, 'd.db') });
+    const b = createSqliteStore({ path: join(dir, 'd.db') });
+    try {
+      // b looks before a writes, as the second process of a race would: make its look stale.
+      const listTokens = b.listTokens.bind(b);
+      let first = true;
+      b.listTokens = () => (first ? ((first = false), []) : listTokens());
+      const fromA = ensureAdminToken(a, null);
+      const fromB = ensureAdminToken(b, null);
+      expect(fromA).toMatch(/^dg_/);
+      expect(fromB).toBeNull();
+    } finally {
+      await a.close();
+      await b.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
