@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuthorizeHandler, createGuardErrorFallback, createSettleHandler } from './agi/handlers.js';
 import { createAgiServer, type AgiServerAddress } from './agi/server.js';
+import { startAriApp, type AriApp } from './ari/app.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { createDecisionQueue } from './guard/decision-queue.js';
 import type { Config, ListenAddress } from './config/config.js';
@@ -12,6 +13,8 @@ import { openRuntime, type Runtime } from './runtime.js';
 export interface RunningServer {
   runtime: Runtime;
   agi: AgiServerAddress;
+  /** The Stasis application, when ARI is configured. */
+  ari: AriApp | null;
   http: ListenAddress;
   /** The admin token generated on this start (first start, none configured); shown once, stored hashed. */
   generatedAdminToken: string | null;
@@ -49,13 +52,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       await agi.close();
     });
 
+    // Connects in the background: Asterisk may come up after the guard; readyz says when it is connected.
+    const ari = config.ari ? startAriApp({ ...deps, ari: config.ari, answerDeadlineMs: config.answerDeadlineMs }) : null;
+    if (ari) cleanups.push(() => ari.close());
+
     const generatedAdminToken = ensureAdminToken(runtime.store, config.adminToken);
     const app: FastifyInstance = await buildApp({
       guard: runtime.guard,
       store: runtime.store,
       logger,
       metrics,
-      readiness: () => ({ agi: agiListening }),
+      readiness: () => ({ agi: agiListening, ...(ari ? { ari: ari.connected } : {}) }),
     });
     cleanups.push(() => app.close());
     await app.listen({ host: config.httpListen.host, port: config.httpListen.port });
@@ -66,6 +73,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     return {
       runtime,
       agi: agiAddress,
+      ari,
       http,
       generatedAdminToken,
       close() {

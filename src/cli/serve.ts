@@ -1,3 +1,4 @@
+import { ariOrigin } from '../ari/client.js';
 import type { Config } from '../config/config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
@@ -12,6 +13,7 @@ export async function runServe(config: Config, io: CommandIO): Promise<number> {
   if (server.generatedAdminToken) {
     io.out(`dialguard admin token (shown only this once, only its hash is stored): ${server.generatedAdminToken}`);
   }
+  if (config.ari) io.out(`dialguard ARI app "${config.ari.app}" on ${ariOrigin(config.ari.url)} as user "${config.ari.user}"`);
   io.out(`dialguard database ${config.dbPath}`);
   logger.info(
     { agi: server.agi, http: server.http, db: config.dbPath, homeCountry: config.homeCountry, timezone: config.timezone },
