@@ -39,7 +39,7 @@ async function setAll(session: AgiSession, variables: ChannelVariables): Promise
   for (const [name, value] of variables) await session.setVariable(name, value);
 }
 
-export function createAuthorizeHandler({ decisions, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
+export function createAuthorizeHandler({ guard, decisions, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
   return async (session, deadline) => {
     const started = process.hrtime.bigint();
     const request = requestFromEnvironment(session.env, now());
@@ -65,6 +65,13 @@ export function createAuthorizeHandler({ decisions, logger, observer, now = () =
     if (deadline.aborted) logger.warn({ callId: decision.callId }, 'decision made after the answer deadline');
     await setAll(session, decisionVariables(decision, decision.callId));
     if (decision.result === 'DENY') await session.verbose(`dialguard: DENY ${decision.reason} for ${request.extension} to ${request.dialled}: ${decision.message}`);
+    if (decision.grant && session.hungUp) {
+      // The caller hung up while we decided: AGI() returns HANGUP, the dialplan never dials nor
+      // pushes the settlement handler, so the reservation would hold its slot until it expires.
+      const released = guard.settle({ callId: decision.callId, answeredSeconds: 0, dialStatus: 'CANCEL', at: now() });
+      observer.observeSettlement(released.outcome);
+      logger.info({ callId: decision.callId, channel: session.env.channel }, 'caller hung up during the decision: reservation released');
+    }
   };
 }
 

@@ -33,6 +33,7 @@ beforeAll(async () => {
       locked: {},
       vm: { voicemailCallout: 'domestic' },
       busy: { budget: { maxConcurrent: 1 } },
+      'busy-hangup': { budget: { maxConcurrent: 1 } },
       broke: { budget: { dailySpend: 0 } },
       brokemonth: { budget: { monthlySpend: 0 } },
       nominutes: { budget: { dailyMinutes: 0 } },
@@ -168,6 +169,14 @@ describe('a caller hanging up while the guard decides', () => {
     expect(t.hangupsSent).toBe(2);
     expect(vars(t).DIALGUARD_RESULT).toBe('ALLOW');
     expect(t.violations).toEqual([]);
+  });
+
+  it('gives the reservation back at once: the dialplan will neither dial nor settle a hung-up call', async () => {
+    // 'busy-hangup' may have one call at a time.
+    const first = await authorize('busy-hangup', '13125550123', LAN, 'phone', { hangupAfterMs: 0, replyDelayMs: 5 });
+    expect(vars(first).DIALGUARD_RESULT).toBe('ALLOW');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(vars(await authorize('busy-hangup', '13125550123')).DIALGUARD_RESULT).toBe('ALLOW');
   });
 
   it('with AGIEXITONHANGUP=yes Asterisk drops the socket and the guard does not hang or crash', async () => {
