@@ -1,10 +1,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from './store/store.js';
 
+/** Shadow-mode decisions also say what enforce mode would have done. */
+export interface ObservedDecision {
+  result: string;
+  reason: string;
+  wouldDeny?: boolean;
+  wouldReason?: string;
+}
+
 /** What the transports and the admin API report; `registry` is what GET /metrics serves. */
 export interface Metrics {
   readonly registry: Registry;
-  observeDecision(decision: { result: string; reason: string }, transport: string, latencySeconds: number): void;
+  observeDecision(decision: ObservedDecision, transport: string, latencySeconds: number): void;
   observeSettlement(outcome: string): void;
   observeError(code: string): void;
 }
@@ -17,7 +25,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * process never share counters. Active reservations are counted in the store at scrape time:
  * the store is the truth, whichever guard process placed the call.
  */
-export function createMetrics(store: Pick<Store, 'countActiveReservations'>): Metrics {
+export function createMetrics(store: Pick<Store, 'countActiveReservations' | 'circuitBreaker'>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -25,6 +33,12 @@ export function createMetrics(store: Pick<Store, 'countActiveReservations'>): Me
     name: 'dialguard_decisions_total',
     help: 'Call authorisations by result and reason code',
     labelNames: ['result', 'reason', 'transport'] as const,
+    registers: [registry],
+  });
+  const shadowDenials = new Counter({
+    name: 'dialguard_shadow_denials_total',
+    help: 'Calls allowed in shadow mode that enforce mode would have denied, by the reason it would have given',
+    labelNames: ['reason', 'transport'] as const,
     registers: [registry],
   });
   const latency = new Histogram({
@@ -55,10 +69,20 @@ export function createMetrics(store: Pick<Store, 'countActiveReservations'>): Me
     },
   });
 
+  new Gauge({
+    name: 'dialguard_circuit_breaker_open',
+    help: '1 while the site circuit breaker stops international calls, else 0',
+    registers: [registry],
+    collect() {
+      this.set(store.circuitBreaker(new Date()).open ? 1 : 0);
+    },
+  });
+
   return {
     registry,
-    observeDecision({ result, reason }, transport, latencySeconds) {
+    observeDecision({ result, reason, wouldDeny, wouldReason }, transport, latencySeconds) {
       decisions.inc({ result, reason, transport });
+      if (wouldDeny) shadowDenials.inc({ reason: wouldReason ?? 'unknown', transport });
       latency.observe({ transport }, latencySeconds);
     },
     observeSettlement: (outcome) => settlements.inc({ outcome }),

@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createAuthorizeHandler, createGuardErrorFallback, createSettleHandler } from './agi/handlers.js';
 import { createAgiServer, type AgiServerAddress } from './agi/server.js';
+import { startAlertDelivery } from './alerts/delivery.js';
 import { startAriApp, type AriApp } from './ari/app.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { createDecisionQueue } from './guard/decision-queue.js';
@@ -31,6 +32,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   };
   try {
     const metrics = createMetrics(runtime.store);
+    // Alerts are raised in the decisions' transactions; logging and webhooks happen here, off the decision path.
+    const alerts = startAlertDelivery({ ...config.alerts, store: runtime.store, logger });
+    cleanups.push(() => alerts.stop());
     const deps = { guard: runtime.guard, decisions: createDecisionQueue(runtime.guard), logger, observer: metrics };
     const fallback = createGuardErrorFallback(deps);
     const agi = createAgiServer({

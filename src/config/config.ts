@@ -14,6 +14,20 @@ export interface AriConfig {
   app: string;
 }
 
+/** Where and how alerts are sent (see src/alerts). */
+export interface AlertsConfig {
+  /** Webhook URLs each alert is POSTed to; none: alerts are only logged and stored. */
+  webhooks: string[];
+  /** Key of the HMAC-SHA256 signature header; null: requests are not signed. */
+  secret: string | null;
+  /** Each POST is given up after this long. */
+  timeoutMs: number;
+  /** Attempts per alert before it is marked failed. */
+  maxAttempts: number;
+  /** Wait before the first retry; doubled for each one after. */
+  retryBaseMs: number;
+}
+
 export interface Config {
   agiListen: ListenAddress;
   httpListen: ListenAddress;
@@ -29,6 +43,7 @@ export interface Config {
   logLevel: string;
   ari: AriConfig | null;
   adminToken: string | null;
+  alerts: AlertsConfig;
 }
 
 /** What a config file (JSON) may set; every key has an environment variable that wins over it. */
@@ -46,9 +61,10 @@ interface FileConfig {
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
+  alerts?: { webhooks?: string[] | string; secret?: string; timeoutMs?: number; maxAttempts?: number; retryBaseMs?: number };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -60,6 +76,9 @@ export const DEFAULTS = {
   reservationGraceSeconds: 300,
   logLevel: 'info',
   ariApp: 'dialguard',
+  alertTimeoutMs: 5000,
+  alertMaxAttempts: 6,
+  alertRetryBaseMs: 2000,
 } as const;
 
 export interface LoadOptions {
@@ -112,7 +131,32 @@ export function loadConfig(options: LoadOptions = {}): Config {
           app: pick('DIALGUARD_ARI_APP', fc.ari?.app, DEFAULTS.ariApp),
         }
       : null,
+    alerts: {
+      webhooks: webhookUrls(pick('DIALGUARD_ALERT_WEBHOOK', Array.isArray(fc.alerts?.webhooks) ? fc.alerts.webhooks.join(',') : fc.alerts?.webhooks, '')),
+      secret: pick('DIALGUARD_ALERT_SECRET', fc.alerts?.secret, '') || null,
+      timeoutMs: positiveInt('DIALGUARD_ALERT_TIMEOUT_MS', pick('DIALGUARD_ALERT_TIMEOUT_MS', fc.alerts?.timeoutMs, String(DEFAULTS.alertTimeoutMs))),
+      maxAttempts: positiveInt('DIALGUARD_ALERT_MAX_ATTEMPTS', pick('DIALGUARD_ALERT_MAX_ATTEMPTS', fc.alerts?.maxAttempts, String(DEFAULTS.alertMaxAttempts))),
+      retryBaseMs: positiveInt('DIALGUARD_ALERT_RETRY_MS', pick('DIALGUARD_ALERT_RETRY_MS', fc.alerts?.retryBaseMs, String(DEFAULTS.alertRetryBaseMs))),
+    },
   };
+}
+
+/** Comma-separated http(s) URLs. A webhook URL often holds a secret: an error names its origin only. */
+function webhookUrls(value: string): string[] {
+  const urls = value.split(',').map((u) => u.trim()).filter(Boolean);
+  for (const text of urls) {
+    let url: URL | null = null;
+    try {
+      url = new URL(text);
+    } catch {
+      url = null;
+    }
+    if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      const shown = url ? url.origin : `${text.slice(0, 12)}…`;
+      throw new ConfigError(`DIALGUARD_ALERT_WEBHOOK: "${shown}" is not an http(s) URL`);
+    }
+  }
+  return urls;
 }
 
 function readConfigFile(path: string): FileConfig {

@@ -37,7 +37,10 @@ export type CheckName =
   | 'voicemail'
   | 'schedule'
   | 'geofence'
-  | 'budget';
+  | 'budget'
+  | 'velocity'
+  | 'novelty'
+  | 'circuit_breaker';
 
 export interface CheckOutcome {
   name: CheckName;
@@ -45,6 +48,8 @@ export interface CheckOutcome {
   /** Set when outcome is 'fail'. */
   reason?: ReasonCode;
   detail: string;
+  /** A 'pass' that crossed a warn threshold (velocity, novelty): the call goes on and an alert is raised. */
+  warn?: boolean;
 }
 
 export type Origin = 'phone' | 'voicemail' | (string & {});
@@ -109,6 +114,127 @@ export interface UsageSnapshot {
   spentMonthMicros: number;
   /** Answered seconds plus reserved seconds, today. */
   secondsToday: number;
+  /** The extension's velocity counters; absent when they were not read (the velocity checks then skip). */
+  velocity?: VelocityCounts;
+  /** The site circuit breaker; read for international calls only. */
+  breaker?: CircuitBreakerState;
+}
+
+/**
+ * Sliding-window counters of one extension, read in the transaction that decides. None of them
+ * includes the attempt being decided: the checks add its effect, so that a limit holds exactly.
+ * Each count is read only up to its limit (nothing beyond it changes a decision).
+ */
+export interface VelocityCounts {
+  /** Calls placed (allowed) in the last 60 s. */
+  placedLastMinute: number;
+  /** International calls placed in the last hour. */
+  internationalLastHour: number;
+  /** Distinct destinations of the calls placed in the last hour. */
+  destinationsLastHour: number;
+  /** The destination being decided is one of them. */
+  destinationInLastHour: boolean;
+  /** Attempts denied by a policy check (number, destination, voicemail, schedule, geofence) in the last hour. */
+  deniedLastHour: number;
+  /** Countries called for the first time in `noveltyDays`, in the last hour. */
+  newCountriesLastHour: number;
+  /** The destination's country was called within `noveltyDays` (always true for domestic calls). */
+  countryKnown: boolean;
+}
+
+/** What the store reads the velocity counters and the circuit breaker for; the engine builds it. */
+export interface FraudQuery {
+  /** Key of distinct destinations: the E.164 form, or the digits when there is none. */
+  destination: string;
+  /** Country of an international destination (novelty); null for domestic calls and networks. */
+  country: string | null;
+  /** Read the site circuit breaker (international calls only). */
+  breaker: boolean;
+  /** Novelty looks back this far, ms; null when novelty is off. */
+  noveltyMs: number | null;
+  /** Each counter is read up to its limit; null: not read (no limit). */
+  caps: {
+    placedPerMinute: number | null;
+    internationalPerHour: number | null;
+    destinationsPerHour: number | null;
+    deniedPerHour: number | null;
+    newCountriesPerHour: number | null;
+  };
+}
+
+export interface FraudCounters {
+  velocity: VelocityCounts;
+  breaker: CircuitBreakerState | null;
+}
+
+/** The site-wide circuit breaker on international spend. */
+export interface CircuitBreakerState {
+  /** Open: international calls are denied for every extension until an admin resets it. */
+  open: boolean;
+  openedAt: number | null;
+  /** International spend (reserved plus settled) allowed in any hour, micro-units; null: no limit. */
+  limitMicros: number | null;
+  /** International spend of the calls placed in the last hour, micro-units. */
+  spentMicros: number;
+}
+
+export type PolicyMode = 'enforce' | 'shadow';
+
+/** Counters a fraud finding may name; each is a sliding window. */
+export type FraudCounter =
+  | 'attemptsPerMinute'
+  | 'internationalPerHour'
+  | 'distinctDestinationsPerHour'
+  | 'deniedPerHour'
+  | 'newCountriesPerHour'
+  | 'newCountry'
+  | 'internationalSpendPerHour';
+
+/** A warn threshold reached or a limit breached by one decision: each becomes an alert. */
+export interface FraudFinding {
+  check: 'velocity' | 'novelty' | 'circuit_breaker';
+  counter: FraudCounter;
+  level: 'warn' | 'breach';
+  /** The count with this attempt (micro-units for spend). */
+  count: number;
+  /** The limit the count is measured against (micro-units for spend). */
+  limit: number;
+  /** The sliding window the count is over, ms. */
+  windowMs: number;
+  detail: string;
+  /** The new country of a novelty finding. */
+  country?: string;
+}
+
+/** How one attempt changes the velocity counters. */
+export interface AttemptRecord {
+  /** The call is placed (enforce mode: allowed; shadow mode: would have been allowed). */
+  placed: boolean;
+  /** A policy check (number, destination, voicemail, schedule, geofence) denied it. */
+  policyDenied: boolean;
+  international: boolean;
+  destination: string;
+  /** Country of a placed international call, for novelty. */
+  country: string | null;
+  /** First call to `country` in noveltyDays. */
+  novelCountry: boolean;
+}
+
+/** What the fraud checks found, for the store to apply in the decision's own transaction. */
+export interface FraudSignals {
+  mode: PolicyMode;
+  /** The destination is abroad: a reservation for it counts toward the circuit breaker. */
+  international: boolean;
+  /** Null when the attempt does not count (the extension may not call at all). */
+  attempt: AttemptRecord | null;
+  findings: FraudFinding[];
+  /** Lock the extension with this reason (a breach, lockOnBreach, enforce mode). */
+  lock: string | null;
+  /** This decision opens the site circuit breaker. */
+  tripBreaker: boolean;
+  /** Every counter with this attempt's effect, and the policy's thresholds: what an alert reports. */
+  counts: Record<string, number>;
+  thresholds: Record<string, number | boolean | null>;
 }
 
 export const EMPTY_USAGE: UsageSnapshot = {
@@ -138,6 +264,14 @@ export interface Decision {
   checks: CheckOutcome[];
   grant: Grant | null;
   policyVersion: number;
+  /** Set in shadow mode only: the call is allowed whatever the checks say. */
+  mode?: PolicyMode;
+  /** Shadow mode: enforce mode would have denied the call… */
+  wouldDeny?: boolean;
+  /** …with this reason (`allowed` when it would not). */
+  wouldReason?: ReasonCode;
+  /** For the store: counters to update, alerts to raise, a lock or the circuit breaker to apply. */
+  fraud?: FraudSignals;
 }
 
 /** State of an extension that is not policy: whether it exists, its lock. */

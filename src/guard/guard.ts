@@ -98,7 +98,14 @@ export function createGuard(options: GuardOptions): Guard {
   const decide = (request: DecisionRequest, started: bigint) => (tx: AuthorizeTx): Verdict => {
     const policy = policyFor(tx);
     const extension = { known: tx.extension !== null, locked: tx.lock !== null, lockReason: tx.lock?.reason ?? null };
-    const decision = policy.evaluate(request, extension, tx.usage(policy.timezone));
+    const usage = tx.usage(policy.timezone);
+    const query = policy.fraudQuery(request, extension);
+    if (query) {
+      const { velocity, breaker } = tx.fraudCounters(query);
+      usage.velocity = velocity;
+      if (breaker) usage.breaker = breaker;
+    }
+    const decision = policy.evaluate(request, extension, usage);
     return { decision, latencyUs: Number(process.hrtime.bigint() - started) / 1000, timezone: policy.timezone };
   };
 

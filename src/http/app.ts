@@ -9,6 +9,7 @@ import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Store } from '../store/store.js';
 import { authenticate } from './authentication.js';
+import { alertRoutes } from './routes/alerts.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { extensionRoutes } from './routes/extensions.js';
@@ -66,6 +67,7 @@ const protectedScope: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => 
       await api.register(decisionRoutes, { store });
       await api.register(usageRoutes, { guard, store });
       await api.register(simulateRoutes, { guard });
+      await api.register(alertRoutes, { guard, store });
     },
     { prefix: '/api/v1' },
   );

@@ -46,6 +46,23 @@ const CURRENCY_BY_COUNTRY: Readonly<Record<string, string>> = {
 };
 
 /**
+ * Velocity limits that a person at a phone does not reach and a fraud run reaches within
+ * minutes. They count calls placed and attempts the policy denied, not attempts a budget refused
+ * (those cost nothing and probe nothing), so a burst of retries on a busy line never locks it. A
+ * call-centre extension raises them in its own entry.
+ */
+const DEFAULT_VELOCITY: Policy['velocity'] = {
+  maxAttemptsPerMinute: 10,
+  maxInternationalPerHour: 20,
+  maxDistinctDestinationsPerHour: 30,
+  maxDeniedPerHour: 10,
+  maxNewCountriesPerHour: 3,
+  noveltyDays: 30,
+  warnRatio: 0.8,
+  lockOnBreach: true,
+};
+
+/**
  * The embedded default policy: secure with no configuration at all.
  *
  * - Destinations: the home country only. Countries are ISO codes, so in the North American
@@ -59,6 +76,7 @@ const CURRENCY_BY_COUNTRY: Readonly<Record<string, string>> = {
  *   country; an empty or unparsable source is denied.
  * - Voicemail call-out denied; budgets of 25 a day, 300 a month, 600 minutes a day, two calls
  *   at once, one hour per call, and a call that could not last 30 s is refused.
+ * - Velocity (DEFAULT_VELOCITY) enforced, a breach locks the extension; mode `enforce`.
  *
  * Throws ConfigError when the options themselves are unusable.
  */
@@ -86,6 +104,8 @@ export function defaultPolicy(opts: DefaultPolicyOptions): Policy {
       maxCallSeconds: 3600,
       minCallSeconds: 30,
     },
+    velocity: { ...DEFAULT_VELOCITY },
+    mode: 'enforce',
   };
 }
 

@@ -81,6 +81,31 @@ export const NumberingSchema = Type.Object(
 
 export const VoicemailCalloutSchema = Type.Union([Type.Literal('deny'), Type.Literal('domestic'), Type.Literal('allow')]);
 
+const Count = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: `${description}, in any sliding window; null means no limit` });
+
+export const VelocitySchema = Type.Object(
+  {
+    maxAttemptsPerMinute: Count('calls placed in 60 s'),
+    maxInternationalPerHour: Count('international calls placed in an hour'),
+    maxDistinctDestinationsPerHour: Count('distinct numbers called in an hour'),
+    maxDeniedPerHour: Count('attempts denied by the policy (destination, schedule, source, voicemail, invalid number) in an hour'),
+    maxNewCountriesPerHour: Count('countries called for the first time in noveltyDays, in an hour'),
+    noveltyDays: Type.Union([Type.Integer({ minimum: 1, maximum: 365 }), Type.Null()], {
+      description: 'a call to a country not called in this many days is flagged; null turns novelty off',
+    }),
+    warnRatio: Type.Union([Type.Number({ minimum: 0.01, maximum: 1 }), Type.Null()], {
+      description: 'a counter reaching this fraction of its limit raises a warn alert; null: no warnings',
+    }),
+    lockOnBreach: Type.Boolean({ description: 'a breach also locks the extension until an admin unlocks it' }),
+  },
+  { additionalProperties: false },
+);
+
+export const ModeSchema = Type.Union([Type.Literal('enforce'), Type.Literal('shadow')], {
+  description: 'shadow: every check runs and is audited, but every call is allowed',
+});
+
 const policyProperties = {
   enabled: Type.Boolean(),
   numbering: NumberingSchema,
@@ -89,6 +114,8 @@ const policyProperties = {
   geofence: GeofenceSchema,
   voicemailCallout: VoicemailCalloutSchema,
   budget: BudgetSchema,
+  velocity: VelocitySchema,
+  mode: ModeSchema,
 };
 
 export const PolicySchema = Type.Object(policyProperties, { additionalProperties: false, $id: 'Policy' });

@@ -81,6 +81,9 @@ function shapeMessage(error: ValueError): string {
     case ValueErrorType.NumberMinimum:
     case ValueErrorType.IntegerMinimum:
       return `must be at least ${String(schema.minimum)}, got ${show(value)}`;
+    case ValueErrorType.NumberMaximum:
+    case ValueErrorType.IntegerMaximum:
+      return `must be at most ${String(schema.maximum)}, got ${show(value)}`;
     case ValueErrorType.ArrayMinItems:
       return `must list at least ${String(schema.minItems)} item(s)`;
     case ValueErrorType.Array:
@@ -106,7 +109,8 @@ function describe(schema: TSchema): string {
     return options.map(describe).join(' or ');
   }
   if (schema.const !== undefined) return JSON.stringify(schema.const);
-  const atLeast = typeof schema.minimum === 'number' ? ` of at least ${schema.minimum}` : '';
+  const atMost = typeof schema.maximum === 'number' ? ` and at most ${schema.maximum}` : '';
+  const atLeast = typeof schema.minimum === 'number' ? ` of at least ${schema.minimum}${atMost}` : '';
   switch (schema.type) {
     case 'null':
       return 'null';

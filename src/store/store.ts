@@ -1,4 +1,4 @@
-import type { Decision, DecisionRequest, UsageSnapshot } from '../engine/types.js';
+import type { CircuitBreakerState, Decision, DecisionRequest, FraudCounters, FraudQuery, UsageSnapshot } from '../engine/types.js';
 import type { HighRiskList } from '../numbers/high-risk.js';
 import type { PolicyDocument } from '../policy/document.js';
 import type { PolicyOverrides } from '../policy/schema.js';
@@ -76,6 +76,26 @@ export interface Store {
   /** Revokes the live token of this name, if any, and creates this one, in one transaction. */
   replaceToken(token: NewToken): void;
   revokeToken(name: string, actor: string): boolean;
+
+  // Fraud detection: alerts (raised in the decision's transaction) and the site circuit breaker.
+
+  /** Newest first. */
+  listAlerts(filter: AlertFilter, page: AlertPage): AlertRecord[];
+  getAlert(id: string): AlertRecord | null;
+  /** Null when there is no such alert; acknowledging twice keeps the first acknowledgement. */
+  acknowledgeAlert(id: string, actor: string, at: Date): AlertRecord | null;
+  /**
+   * Alerts whose webhook delivery is due, each claimed for `leaseMs` (another guard process on
+   * the same database skips it meanwhile); a claim that is never recorded is retried after it.
+   */
+  claimDueAlerts(now: Date, limit: number, leaseMs: number): AlertRecord[];
+  recordAlertDelivery(id: string, update: AlertDelivery): void;
+  /** When the next pending delivery is due (epoch ms), null if none is pending. */
+  nextAlertDelivery(): number | null;
+  circuitBreaker(at: Date): CircuitBreakerRecord;
+  setCircuitBreakerLimit(limitMicros: number | null, actor: string, at: Date): CircuitBreakerRecord;
+  /** Closes the breaker and starts counting international spend afresh. */
+  resetCircuitBreaker(actor: string, at: Date): CircuitBreakerRecord;
 }
 
 export interface ExtensionRecord {
@@ -114,6 +134,8 @@ export interface AuthorizeTx {
   lock: LockRecord | null;
   loadPolicySet(): StoredPolicySet;
   usage(timezone: string): UsageSnapshot;
+  /** The velocity counters and the circuit breaker, as of the request's time. */
+  fraudCounters(query: FraudQuery): FraudCounters;
 }
 
 export interface AuthorizeItem {
@@ -233,6 +255,10 @@ export interface DecisionFilter {
   to?: number;
   /** Prefix of the dialled digits or of the E.164 form. */
   number?: string;
+  /** Only shadow-mode decisions that enforce mode would have denied. */
+  wouldDeny?: true;
+  /** Only shadow-mode decisions enforce mode would have denied with this reason. */
+  wouldReason?: DecisionRecord['reason'];
 }
 
 export interface DecisionPage {
@@ -266,4 +292,77 @@ export interface TokenRecord {
   hash: string;
   createdAt: number;
   createdBy: string;
+}
+
+export type AlertKind = 'warn' | 'breach' | 'lock' | 'circuit_breaker';
+export type AlertSeverity = 'warn' | 'error';
+/** `none`: no webhook was configured when the alert was handled. */
+export type AlertDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'none';
+
+/** What an alert reports, beyond its message: the webhook payload carries every field. */
+export interface AlertDetails {
+  /** The count that crossed the threshold, with this attempt (currency units for spend). */
+  count: number | null;
+  limit: number | null;
+  windowSeconds: number | null;
+  country: string | null;
+  /** Every velocity counter of the extension with the attempt's effect. */
+  counts: Record<string, number>;
+  /** The extension's velocity policy. */
+  thresholds: Record<string, number | boolean | null>;
+  /** Numbers the extension dialled in the window, newest first (at most 20). */
+  numbers: string[];
+  /** Their decision ids (DIALGUARD_CALL_ID), newest first. */
+  decisionIds: string[];
+  /** The extension was locked by the same decision. */
+  locked: boolean;
+}
+
+export interface AlertDelivery {
+  status: AlertDeliveryStatus;
+  attempts: number;
+  /** When the next attempt is due (epoch ms); null once delivered, failed or none. */
+  nextAt: number | null;
+  lastError: string | null;
+  /** sha256 prefixes of the webhook URLs that accepted it (URLs may hold secrets: never stored). */
+  deliveredTo: string[];
+}
+
+export interface AlertRecord {
+  id: string;
+  at: number;
+  /** The same condition recurring within its window updates this alert rather than adding one. */
+  lastAt: number;
+  occurrences: number;
+  kind: AlertKind;
+  severity: AlertSeverity;
+  ext: string | null;
+  check: string | null;
+  counter: string | null;
+  message: string;
+  /** Raised by a shadow-mode decision: nothing was enforced. */
+  shadow: boolean;
+  decisionId: string | null;
+  details: AlertDetails;
+  acknowledged: { at: number; by: string } | null;
+  delivery: AlertDelivery;
+}
+
+export interface AlertFilter {
+  ext?: string;
+  kind?: AlertKind;
+  acknowledged?: boolean;
+}
+
+export interface AlertPage {
+  limit: number;
+  /** Only alerts older than this one (the previous page's last id). */
+  beforeId?: string;
+}
+
+export interface CircuitBreakerRecord extends CircuitBreakerState {
+  /** The call that opened it. */
+  openedBy: { ext: string; callId: string } | null;
+  resetAt: number | null;
+  resetBy: string | null;
 }

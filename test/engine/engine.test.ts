@@ -43,7 +43,19 @@ describe('the decision engine on the secure defaults of a US site', () => {
     expect(d).toMatchObject({ result: 'ALLOW', reason: 'allowed', e164: '+12125550123', country: 'US', policyVersion: 7 });
     expect(d.limitMs).toBe(3_600_000);
     expect(d.message).toBe('Call to United States allowed, limit 60 min');
-    expect(d.checks.map((c) => c.name)).toEqual(['emergency', 'extension', 'number', 'destination', 'voicemail', 'schedule', 'geofence', 'budget']);
+    expect(d.checks.map((c) => c.name)).toEqual([
+      'emergency',
+      'extension',
+      'velocity',
+      'novelty',
+      'number',
+      'destination',
+      'voicemail',
+      'schedule',
+      'geofence',
+      'budget',
+      'circuit_breaker',
+    ]);
     expect(d.checks.filter((c) => c.outcome === 'fail')).toEqual([]);
   });
 

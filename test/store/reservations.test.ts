@@ -122,7 +122,7 @@ describe('the audit', () => {
       policyVersion: t.store.policyVersion(),
       meta: { channel: 'PJSIP/1001-00000001' },
     });
-    expect(a?.checks).toHaveLength(8);
+    expect(a?.checks).toHaveLength(11);
     expect(a?.latencyUs).toBeGreaterThan(0);
     expect(t.store.getDecision(denied.callId)).toMatchObject({ result: 'DENY', reason: 'destination_country_denied', reservedMicros: null });
   });

@@ -25,6 +25,9 @@ interface DecisionRow {
   latency_us: number;
   checks: string;
   meta: string;
+  mode: 'enforce' | 'shadow';
+  would_deny: number;
+  would_reason: DecisionRecord['reason'] | null;
 }
 
 /** The decision audit: one row per decision, written in the transaction that decided it. */
@@ -32,9 +35,11 @@ export function createAuditRepository(db: Database) {
   const s = {
     insert: db.prepare(
       `INSERT INTO decisions (id, at, transport, ext, dialled, e164, country, number_type, source, source_ip, source_country,
-         origin, result, reason, message, limit_ms, reserved_seconds, reserved_micros, policy_version, latency_us, checks, meta)
+         origin, result, reason, message, limit_ms, reserved_seconds, reserved_micros, policy_version, latency_us, checks, meta,
+         mode, would_deny, would_reason)
        VALUES (@id, @at, @transport, @ext, @dialled, @e164, @country, @numberType, @source, @sourceIp, @sourceCountry,
-         @origin, @result, @reason, @message, @limitMs, @reservedSeconds, @reservedMicros, @policyVersion, @latencyUs, @checks, @meta)`,
+         @origin, @result, @reason, @message, @limitMs, @reservedSeconds, @reservedMicros, @policyVersion, @latencyUs, @checks, @meta,
+         @mode, @wouldDeny, @wouldReason)`,
     ),
     get: db.prepare<[string], DecisionRow>(`SELECT * FROM decisions WHERE id = ?`),
   };
@@ -64,6 +69,9 @@ export function createAuditRepository(db: Database) {
         latencyUs: Math.round(latencyUs),
         checks: JSON.stringify(decision.checks),
         meta: JSON.stringify(request.meta ?? {}),
+        mode: decision.mode ?? 'enforce',
+        wouldDeny: decision.wouldDeny ? 1 : 0,
+        wouldReason: decision.wouldReason ?? null,
       });
     },
 
@@ -92,6 +100,8 @@ export function createAuditRepository(db: Database) {
         policyVersion: row.policy_version,
         latencyUs: row.latency_us,
         meta: JSON.parse(row.meta) as Record<string, string>,
+        // Only shadow-mode rows carry these, as only shadow-mode decisions do.
+        ...(row.mode === 'shadow' ? { mode: row.mode, wouldDeny: row.would_deny === 1, wouldReason: row.would_reason ?? 'allowed' } : {}),
       };
     },
   };

@@ -25,6 +25,7 @@ function where(filter: DecisionFilter, keyset: boolean): { sql: string; params: 
   equal('result', 'result');
   equal('reason', 'reason');
   equal('country', 'country');
+  equal('would_reason', 'wouldReason');
   if (filter.from !== undefined) {
     clauses.push('at >= @from');
     params.from = filter.from;
@@ -39,6 +40,8 @@ function where(filter: DecisionFilter, keyset: boolean): { sql: string; params: 
     params.number = filter.number;
     params.numberLength = filter.number.length;
   }
+  // A literal, not a parameter: the partial index decisions_shadow applies only then.
+  if (filter.wouldDeny) clauses.push('would_deny = 1');
   if (keyset) clauses.push('(at, id) < (@afterAt, @afterId)');
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }

@@ -124,6 +124,89 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_at IS NULL;
   `,
+  `
+  -- Fraud detection. Velocity counters are kept for the longest window (an hour) and read as
+  -- indexed ranges, each only up to its limit: a read costs the same with 10 or 10 million calls
+  -- on record. kind: 1 a call placed at home, 2 a call placed abroad, 3 an attempt the policy denied.
+  CREATE TABLE velocity_attempts (
+    id INTEGER PRIMARY KEY,
+    ext TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    kind INTEGER NOT NULL
+  );
+  CREATE INDEX velocity_attempts_ext ON velocity_attempts (ext, kind, at);
+
+  -- The last call to each number: the distinct numbers of the last hour are the rows newer than it.
+  CREATE TABLE velocity_destinations (
+    ext TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    last_at INTEGER NOT NULL,
+    PRIMARY KEY (ext, destination)
+  ) WITHOUT ROWID;
+  CREATE INDEX velocity_destinations_recent ON velocity_destinations (ext, last_at);
+
+  -- Countries called abroad: the last call, and the last call that was the first in noveltyDays.
+  CREATE TABLE velocity_countries (
+    ext TEXT NOT NULL,
+    country TEXT NOT NULL,
+    last_at INTEGER NOT NULL,
+    novel_at INTEGER,
+    PRIMARY KEY (ext, country)
+  ) WITHOUT ROWID;
+  CREATE INDEX velocity_countries_novel ON velocity_countries (ext, novel_at) WHERE novel_at IS NOT NULL;
+
+  -- The site circuit breaker, one row. spent_micros is the running total of international_spend,
+  -- whose rows leave it an hour after their call: a sliding hour of international spend.
+  CREATE TABLE circuit_breaker (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    limit_micros INTEGER,
+    spent_micros INTEGER NOT NULL DEFAULT 0,
+    opened_at INTEGER,
+    opened_by TEXT,
+    reset_at INTEGER,
+    reset_by TEXT
+  );
+  INSERT INTO circuit_breaker (id, limit_micros) VALUES (1, 500000000);
+  CREATE TABLE international_spend (
+    call_id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    micros INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX international_spend_at ON international_spend (at);
+
+  CREATE TABLE alerts (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    last_at INTEGER NOT NULL,
+    occurrences INTEGER NOT NULL DEFAULT 1,
+    kind TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    ext TEXT,
+    check_name TEXT,
+    counter TEXT,
+    message TEXT NOT NULL,
+    shadow INTEGER NOT NULL DEFAULT 0,
+    decision_id TEXT,
+    details TEXT NOT NULL,
+    dedup_key TEXT,
+    acked_at INTEGER,
+    acked_by TEXT,
+    delivery_status TEXT NOT NULL DEFAULT 'pending',
+    delivery_attempts INTEGER NOT NULL DEFAULT 0,
+    delivery_next_at INTEGER,
+    delivery_error TEXT,
+    delivered_to TEXT NOT NULL DEFAULT '[]'
+  ) WITHOUT ROWID;
+  CREATE INDEX alerts_dedup ON alerts (dedup_key, last_at) WHERE dedup_key IS NOT NULL;
+  CREATE INDEX alerts_due ON alerts (delivery_next_at) WHERE delivery_status = 'pending';
+  CREATE INDEX alerts_ext ON alerts (ext, id);
+
+  -- Shadow mode: the call was allowed; would_deny and would_reason say what enforce mode would have done.
+  ALTER TABLE decisions ADD COLUMN mode TEXT NOT NULL DEFAULT 'enforce';
+  ALTER TABLE decisions ADD COLUMN would_deny INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE decisions ADD COLUMN would_reason TEXT;
+  CREATE INDEX decisions_shadow ON decisions (at) WHERE would_deny = 1;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

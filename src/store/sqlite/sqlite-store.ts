@@ -5,15 +5,19 @@ import { StoreError } from '../../errors.js';
 import type { PolicyDocument } from '../../policy/document.js';
 import { periodsAt } from '../periods.js';
 import type { DecisionRequest } from '../../engine/types.js';
-import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, StoredSetting, Store, Verdict } from '../store.js';
+import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, SettlementRequest, StoredSetting, Store, Verdict } from '../store.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
+import { createAlertRepository } from './alerts.js';
 import { createAuditRepository } from './audit.js';
+import { createCircuitBreakerRepository } from './circuit-breaker.js';
 import { createDecisionQueries } from './decision-queries.js';
+import { createFraudEffects } from './fraud-effects.js';
 import { createPolicyHistory } from './history.js';
 import { createTokenRepository } from './tokens.js';
 import { openDatabase } from './open.js';
 import { createPolicyRepository } from './policies.js';
 import { createReservationRepository } from './reservations.js';
+import { createVelocityRepository } from './velocity.js';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -40,6 +44,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const audit = createAuditRepository(db);
   const graceMs = (options.reservationGraceSeconds ?? DEFAULT_RESERVATION_GRACE_SECONDS) * 1000;
   const nextId = createIdFactory();
+  const velocity = createVelocityRepository(db);
+  const breaker = createCircuitBreakerRepository(db);
+  const alerts = createAlertRepository(db);
+  const fraud = createFraudEffects(db, { policies, velocity, breaker, alerts, nextId });
 
   const txFor = (request: DecisionRequest): AuthorizeTx => ({
     version: policies.version(),
@@ -47,6 +55,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     lock: policies.getLock(request.extension),
     loadPolicySet: policies.loadSet,
     usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone)),
+    fraudCounters: (query) => fraud.counters(request.extension, request.at.getTime(), query),
   });
 
   const authorizeOne = (request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict): AuditedDecision => {
@@ -68,6 +77,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       });
     }
     audit.insert(request, audited, latencyUs);
+    fraud.apply(request, audited);
     return audited;
   };
   const authorizeTx = db.transaction(authorizeOne);
@@ -122,10 +132,30 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const before = policies.getLock(ext);
     if (!before) return false;
     policies.recordChange(actor, `lock:${ext}`, before, null);
+    velocity.reset(ext);
     return policies.deleteLock(ext);
   });
 
-  const settleTx = db.transaction(reservations.settle);
+  const settleTx = db.transaction((req: SettlementRequest) => {
+    const result = reservations.settle(req);
+    fraud.settled(result);
+    return result;
+  });
+
+  const ackTx = db.transaction((id: string, actor: string, at: number) => alerts.acknowledge(id, actor, at));
+  const claimTx = db.transaction((now: number, limit: number, leaseMs: number) => alerts.claimDue(now, limit, leaseMs));
+  const breakerLimitTx = db.transaction((limitMicros: number | null, actor: string, at: number) => {
+    const before = breaker.record(at);
+    policies.recordChange(actor, 'circuit-breaker', { limitMicros: before.limitMicros }, { limitMicros });
+    breaker.setLimit(limitMicros);
+    return breaker.record(at);
+  });
+  const breakerResetTx = db.transaction((actor: string, at: number) => {
+    const before = breaker.record(at);
+    policies.recordChange(actor, 'circuit-breaker', { open: before.open, openedAt: before.openedAt, spentMicros: before.spentMicros }, { open: false, reset: true });
+    breaker.reset(at, actor);
+    return breaker.record(at);
+  });
 
   const history = createPolicyHistory(db);
   const decisions = createDecisionQueries(db, audit.get, reservations.get);
@@ -217,5 +247,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     createToken: (token) => guarded('creating a token', () => tokens.create(token)),
     replaceToken: (token) => guarded('replacing a token', () => tokens.replace.immediate(token)),
     revokeToken: (name, actor) => guarded('revoking a token', () => tokens.revoke(name, actor)),
+
+    listAlerts: (filter, page) => guarded('listing alerts', () => alerts.list(filter, page)),
+    getAlert: (id) => guarded('reading an alert', () => alerts.get(id)),
+    acknowledgeAlert: (id, actor, at) => guarded('acknowledging an alert', () => ackTx.immediate(id, actor, at.getTime())),
+    claimDueAlerts: (now, limit, leaseMs) => guarded('claiming alerts', () => claimTx.immediate(now.getTime(), limit, leaseMs)),
+    recordAlertDelivery: (id, update) => guarded('recording an alert delivery', () => alerts.recordDelivery(id, update)),
+    nextAlertDelivery: () => guarded('reading the alert queue', alerts.nextDue),
+    circuitBreaker: (at) => guarded('reading the circuit breaker', () => breaker.record(at.getTime())),
+    setCircuitBreakerLimit: (limitMicros, actor, at) => guarded('setting the circuit breaker', () => breakerLimitTx.immediate(limitMicros, actor, at.getTime())),
+    resetCircuitBreaker: (actor, at) => guarded('resetting the circuit breaker', () => breakerResetTx.immediate(actor, at.getTime())),
   };
 }

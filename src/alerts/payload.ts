@@ -1,0 +1,53 @@
+import type { AlertRecord } from '../store/store.js';
+
+/** The JSON body of a webhook POST: the alert, flat, times in ISO 8601 UTC. */
+export interface AlertPayload {
+  id: string;
+  kind: AlertRecord['kind'];
+  severity: AlertRecord['severity'];
+  at: string;
+  lastAt: string;
+  occurrences: number;
+  extension: string | null;
+  check: string | null;
+  counter: string | null;
+  message: string;
+  shadow: boolean;
+  decisionId: string | null;
+  count: number | null;
+  limit: number | null;
+  windowSeconds: number | null;
+  country: string | null;
+  counts: Record<string, number>;
+  thresholds: Record<string, number | boolean | null>;
+  numbers: string[];
+  decisionIds: string[];
+  locked: boolean;
+}
+
+export function alertPayload(alert: AlertRecord): AlertPayload {
+  const { details } = alert;
+  return {
+    id: alert.id,
+    kind: alert.kind,
+    severity: alert.severity,
+    at: new Date(alert.at).toISOString(),
+    lastAt: new Date(alert.lastAt).toISOString(),
+    occurrences: alert.occurrences,
+    extension: alert.ext,
+    check: alert.check,
+    counter: alert.counter,
+    message: alert.message,
+    shadow: alert.shadow,
+    decisionId: alert.decisionId,
+    count: details.count,
+    limit: details.limit,
+    windowSeconds: details.windowSeconds,
+    country: details.country,
+    counts: details.counts,
+    thresholds: details.thresholds,
+    numbers: details.numbers,
+    decisionIds: details.decisionIds,
+    locked: details.locked,
+  };
+}
