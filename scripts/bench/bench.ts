@@ -4,7 +4,8 @@
  * after 100,000 decisions (reservations left active), and the CPU each side used.
  *
  * Options (env): BENCH_MAX_SESSIONS (20000), BENCH_CONCURRENCY (16), BENCH_RATE (200),
- * BENCH_RATE_SECONDS (15), BENCH_RSS_DECISIONS (100000).
+ * BENCH_RATE_SECONDS (15), BENCH_RSS_DECISIONS (100000); BENCH_CPU_PROF=DIR writes a CPU profile
+ * of the guard there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ const CONCURRENCY = num('BENCH_CONCURRENCY', 16);
 const RATE = num('BENCH_RATE', 200);
 const RATE_SECONDS = num('BENCH_RATE_SECONDS', 15);
 const RSS_DECISIONS = num('BENCH_RSS_DECISIONS', 100_000);
-const EXTENSIONS = 200;
+const EXTENSIONS = 2000;
 
 // ---- a realistic site: a policy per department, a full rate table, a workload of many numbers
 function sitePolicy(): unknown {
@@ -50,6 +51,16 @@ function sitePolicy(): unknown {
       geofence: { allowCidrs: ['10.0.0.0/8', '192.168.0.0/16', '198.51.100.0/24'], allowCountries: ['US', 'CA'], unknownSource: 'deny' },
       // Budgets that a busy office does not reach, so that reservations pile up as the RSS target asks.
       budget: { dailySpend: 1e9, monthlySpend: 1e9, dailyMinutes: null, maxConcurrent: null, maxCallSeconds: 3600 },
+      // Velocity on and counting every call, with busy-office limits that this run's ~70 calls per
+      // extension stay under (a count reads at most `limit` rows, so the limits bound its cost).
+      velocity: {
+        maxAttemptsPerMinute: 200,
+        maxInternationalPerHour: 500,
+        maxDistinctDestinationsPerHour: 500,
+        maxDeniedPerHour: 500,
+        maxNewCountriesPerHour: null,
+        lockOnBreach: false,
+      },
     },
     extensions,
     rates: rates.filter((r, i, all) => all.findIndex((x) => x.prefix === r.prefix) === i),
@@ -103,8 +114,8 @@ interface Server {
   port: number;
 }
 
-function start(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+function start(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolvePort, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
@@ -169,7 +180,9 @@ const dir = mkdtempSync(join(tmpdir(), 'dialguard-bench-'));
 const dbPath = join(dir, 'bench.db');
 const store = createSqliteStore({ path: dbPath });
 store.importDocument(validateDocument(sitePolicy()), 'bench');
-store.close();
+// The site circuit breaker would open on the bench's international spend within seconds.
+store.setCircuitBreakerLimit(null, 'bench', new Date());
+await store.close();
 const env = workload();
 
 const guard = await start('guard', ['src/cli/bin.ts', 'serve'], /FastAGI listening on [^\n]*:(\d+)\n/, {
@@ -179,7 +192,7 @@ const guard = await start('guard', ['src/cli/bin.ts', 'serve'], /FastAGI listeni
   DIALGUARD_HOME_COUNTRY: 'US',
   DIALGUARD_TIMEZONE: 'America/New_York',
   DIALGUARD_AGI_MAX_CONNECTIONS: '4096',
-});
+}, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
 const nullServer = await start('null', ['scripts/bench/null-agi.ts'], /listening (\d+)\n/);
 
 process.stdout.write(`dialguard benchmark: ${MAX_SESSIONS} sessions at maximum rate (${CONCURRENCY} in flight), ${RATE}/s for ${RATE_SECONDS} s, RSS over ${RSS_DECISIONS} decisions\n`);

@@ -45,8 +45,13 @@ interface Compiled {
   version: number;
   set: ResolvedPolicySet;
   env: EngineEnv;
-  /** Keyed by extension; '' is every extension without overrides. */
+  /** Keyed by extension; '' is every extension without an entry. */
   policies: Map<string, CompiledPolicy>;
+  /**
+   * Keyed by the overrides' JSON: a PBX has thousands of extensions but few distinct policies,
+   * and each compiled policy holds its own matchers and windows.
+   */
+  shared: Map<string, CompiledPolicy>;
 }
 
 /**
@@ -79,7 +84,7 @@ export function createGuard(options: GuardOptions): Guard {
       blockedPrefixes: set.blockedPrefixes,
       denyUnknownExtensions: set.site.denyUnknownExtensions,
     };
-    compiled = { version: tx.version, set, env, policies: new Map() };
+    compiled = { version: tx.version, set, env, policies: new Map(), shared: new Map() };
     return compiled;
   };
 
@@ -88,8 +93,13 @@ export function createGuard(options: GuardOptions): Guard {
     const key = tx.extension ? tx.extension.ext : '';
     let policy = c.policies.get(key);
     if (!policy) {
-      const effective = tx.extension ? mergePolicy(c.set.defaults, tx.extension.overrides) : c.set.defaults;
-      policy = compilePolicy(effective, c.env, tx.version);
+      const overrides = tx.extension?.overrides ?? {};
+      const shape = JSON.stringify(overrides);
+      policy = c.shared.get(shape);
+      if (!policy) {
+        policy = compilePolicy(mergePolicy(c.set.defaults, overrides), c.env, tx.version);
+        c.shared.set(shape, policy);
+      }
       c.policies.set(key, policy);
     }
     return policy;

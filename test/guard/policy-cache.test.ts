@@ -1,0 +1,38 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DecisionRequest } from '../../src/engine/types.js';
+import { tempGuard, type TempGuard } from '../support/temp-db.js';
+
+const call = (extension: string): DecisionRequest => ({
+  extension,
+  dialled: '12125550123',
+  source: '10.0.0.5:5060',
+  origin: 'phone',
+  at: new Date(),
+  transport: 'agi',
+});
+
+describe('extensions with the same policy share one compiled policy', () => {
+  let t: TempGuard;
+  afterEach(() => t.close());
+
+  it('and still decide as themselves: their own lock, their own budget, their own name', () => {
+    t = tempGuard({
+      extensions: { a: { budget: { maxConcurrent: 1 } }, b: { budget: { maxConcurrent: 1 } }, c: { enabled: false } },
+    });
+    t.store.lock('b', 'test', 'test');
+    expect(t.guard.authorize(call('a'))).toMatchObject({ result: 'ALLOW' });
+    expect(t.guard.authorize(call('a'))).toMatchObject({ reason: 'budget_concurrency' });
+    const b = t.guard.authorize(call('b'));
+    expect(b).toMatchObject({ reason: 'extension_locked' });
+    expect(b.checks.find((x) => x.name === 'extension')?.detail).toContain('extension b is locked');
+    expect(t.guard.authorize(call('c'))).toMatchObject({ reason: 'extension_disabled' });
+  });
+
+  it('a policy change reaches every extension that shared it', () => {
+    t = tempGuard({ extensions: { a: {}, b: {} } });
+    expect(t.guard.authorize(call('b')).result).toBe('ALLOW');
+    t.store.importDocument({ extensions: { a: {}, b: { enabled: false } } }, 'test');
+    expect(t.guard.authorize(call('a')).result).toBe('ALLOW');
+    expect(t.guard.authorize(call('b')).reason).toBe('extension_disabled');
+  });
+});
