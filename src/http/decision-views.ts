@@ -33,6 +33,9 @@ const decisionFields = {
   reservedCost: Nullable(Money),
   policyVersion: Type.Integer(),
   latencyUs: Type.Integer(),
+  mode: Type.Union([Type.Literal('enforce'), Type.Literal('shadow')], { description: 'the policy mode the call was decided in' }),
+  wouldDeny: Type.Boolean({ description: 'shadow mode only: enforce mode would have denied this allowed call' }),
+  wouldReason: Nullable(Type.String({ description: 'shadow mode only: the reason enforce mode would have given' })),
 };
 
 export const DecisionSchema = Type.Object(decisionFields);
@@ -70,6 +73,9 @@ export function decisionView(d: DecisionRecord): DecisionView {
     reservedCost: d.reservedMicros === null ? null : money(d.reservedMicros),
     policyVersion: d.policyVersion,
     latencyUs: d.latencyUs,
+    mode: d.mode ?? 'enforce',
+    wouldDeny: d.wouldDeny ?? false,
+    wouldReason: d.wouldDeny ? (d.wouldReason ?? null) : null,
   };
 }
 

@@ -197,6 +197,14 @@ describe('with a webhook receiver listening', () => {
     ]);
     expect(denials.items[0]?.id).toBe(answers[15]?.DIALGUARD_CALL_ID);
 
+    // The audit's own list shows them too, apart from the rest: marked, and filtered with wouldDeny=true.
+    const all = (await (await site.api('/decisions?ext=trial&limit=100')).json()) as { items: Array<{ id: string; mode: string; wouldDeny: boolean; wouldReason: string | null }> };
+    expect(all.items).toHaveLength(16);
+    expect(all.items.every((d) => d.mode === 'shadow')).toBe(true);
+    expect(all.items.filter((d) => d.wouldDeny).map((d) => d.id)).toEqual(denials.items.map((d) => d.id));
+    const filtered = (await (await site.api('/decisions?ext=trial&wouldDeny=true&limit=100')).json()) as { items: Array<{ id: string; wouldReason: string }> };
+    expect(filtered.items.map((d) => [d.id, d.wouldReason])).toEqual(denials.items.map((d) => [d.id, d.wouldReason]));
+
     const extension = (await (await site.api('/extensions/trial')).json()) as { lock: unknown };
     expect(extension.lock).toBeNull();
     const [breach] = await alerts('ext=trial&kind=breach');

@@ -133,7 +133,7 @@ describe('the export', () => {
     expect(response.headers['content-disposition']).toMatch(/^attachment; filename="dialguard-decisions-.*\.csv"$/);
     const lines = response.body.trimEnd().split('\r\n');
     expect(lines[0]).toBe(
-      'id,at,transport,ext,dialled,e164,country,numberType,source,sourceIp,sourceCountry,origin,result,reason,message,limitMs,reservedSeconds,reservedCost,policyVersion,latencyUs',
+      'id,at,transport,ext,dialled,e164,country,numberType,source,sourceIp,sourceCountry,origin,result,reason,message,limitMs,reservedSeconds,reservedCost,policyVersion,latencyUs,mode,wouldDeny,wouldReason',
     );
     expect(lines).toHaveLength(3);
     expect(lines[1]).toMatch(new RegExp(`^${second.callId},.*,DENY,destination_type_denied,`));

@@ -17,6 +17,7 @@ const filterFields = {
   result: Type.Optional(Type.Union([Type.Literal('ALLOW'), Type.Literal('DENY')])),
   reason: Type.Optional(Type.Union(REASON_CODES.map((code) => Type.Literal(code)))),
   country: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$', description: 'destination country, ISO 3166 alpha-2' })),
+  wouldDeny: Type.Optional(Type.Literal('true', { description: 'only shadow-mode calls that enforce mode would have denied' })),
   from: Type.Optional(Time('from this time, inclusive')),
   to: Type.Optional(Time('until this time, exclusive')),
   number: Type.Optional(
@@ -44,7 +45,8 @@ function time(text: string | undefined, field: string): number | undefined {
 function filterOf(query: Static<typeof ExportQuery> | Static<typeof ListQuery>): DecisionFilter {
   const { ext, result, reason, country } = query;
   const number = query.number?.replace(/^ /, '+');
-  return { ext, result, reason, country, number, from: time(query.from, 'from'), to: time(query.to, 'to') };
+  const shadow = query.wouldDeny === 'true' ? { wouldDeny: true as const } : {};
+  return { ext, result, reason, country, number, ...shadow, from: time(query.from, 'from'), to: time(query.to, 'to') };
 }
 
 /** The audit: every decision, approved or denied, newest first. */
