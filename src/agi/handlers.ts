@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../engine/types.js';
 import { DialguardError } from '../errors.js';
+import { requestFromArgs } from '../guard/authorize-args.js';
 import { decisionVariables, guardErrorVariables, type ChannelVariables } from '../guard/channel-variables.js';
 import type { DecisionQueue } from '../guard/decision-queue.js';
 import type { Guard } from '../guard/guard.js';
@@ -19,19 +20,10 @@ export interface AgiHandlerDeps {
   now?: () => Date;
 }
 
-/** `agi://…/authorize,EXT,NUMBER,SOURCE,ORIGIN` as the dialplan contract fixes it. */
+/** `agi://…/authorize,EXT,NUMBER,SOURCE,ORIGIN`. */
 export function requestFromEnvironment(env: AgiEnvironment, at: Date): DecisionRequest {
-  const [ext = '', number = '', source = '', origin = ''] = env.args;
-  return {
-    // A dialplan that passes no extension still names the caller.
-    extension: ext.trim() || env.callerid,
-    dialled: number.trim(),
-    source: source.trim(),
-    origin: origin.trim().toLowerCase() || 'phone',
-    at,
-    transport: 'agi',
-    meta: { channel: env.channel, uniqueid: env.uniqueid, context: env.context, callerid: env.callerid, calleridname: env.calleridname },
-  };
+  const { channel, uniqueid, context, callerid, calleridname } = env;
+  return requestFromArgs(env.args, { channel, uniqueid, context, callerid, calleridname }, 'agi', at);
 }
 
 /** One command at a time, each awaiting its reply: Asterisk does not read pipelined commands. */

@@ -4,6 +4,7 @@
  * variables of the dialplan contract; `settle` settles from the arguments alone; anything else
  * is answered DENY guard_error. Every channel still in Stasis is continued.
  */
+import { requestFromArgs } from '../guard/authorize-args.js';
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../engine/types.js';
 import { DialguardError } from '../errors.js';
@@ -41,19 +42,10 @@ export interface StasisHandlerDeps {
 /** Serves one StasisStart; never rejects. */
 export type StasisDispatcher = (channel: StasisChannel, args: string[]) => Promise<void>;
 
-/** `Stasis(dialguard,authorize,EXT,NUMBER,SOURCE,ORIGIN)` as the dialplan contract fixes it. */
+/** `Stasis(dialguard,authorize,EXT,NUMBER,SOURCE,ORIGIN)`. */
 export function requestFromStasis(args: readonly string[], channel: StasisChannelInfo, at: Date): DecisionRequest {
-  const [ext = '', number = '', source = '', origin = ''] = args;
-  return {
-    // A dialplan that passes no extension still names the caller.
-    extension: ext.trim() || channel.callerNumber,
-    dialled: number.trim(),
-    source: source.trim(),
-    origin: origin.trim().toLowerCase() || 'phone',
-    at,
-    transport: 'ari',
-    meta: { channel: channel.name, uniqueid: channel.id, context: channel.context, callerid: channel.callerNumber, calleridname: channel.callerName },
-  };
+  const caller = { channel: channel.name, uniqueid: channel.id, context: channel.context, callerid: channel.callerNumber, calleridname: channel.callerName };
+  return requestFromArgs(args, caller, 'ari', at);
 }
 
 type Outcome<T> = { kind: 'done'; value: T } | { kind: 'failed'; error: unknown } | { kind: 'late' };
