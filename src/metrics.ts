@@ -7,7 +7,12 @@ export interface ObservedDecision {
   reason: string;
   wouldDeny?: boolean;
   wouldReason?: string;
+  /** Present when the decision was stored: the live dashboard looks it up by this id. */
+  callId?: string;
 }
+
+/** Told the id of each stored decision as the transports report it; returns the unsubscribe. */
+export type DecisionListener = (callId: string) => void;
 
 /** What the transports and the admin API report; `registry` is what GET /metrics serves. */
 export interface Metrics {
@@ -15,6 +20,8 @@ export interface Metrics {
   observeDecision(decision: ObservedDecision, transport: string, latencySeconds: number): void;
   observeSettlement(outcome: string): void;
   observeError(code: string): void;
+  /** Decisions of this process as they happen (GET /api/v1/decisions/stream). */
+  onDecision(listener: DecisionListener): () => void;
 }
 
 /** Decisions take well under a millisecond to a few; the top buckets show lock waits and the answer deadline. */
@@ -78,14 +85,21 @@ export function createMetrics(store: Pick<Store, 'countActiveReservations' | 'ci
     },
   });
 
+  const listeners = new Set<DecisionListener>();
+
   return {
     registry,
-    observeDecision({ result, reason, wouldDeny, wouldReason }, transport, latencySeconds) {
+    observeDecision({ result, reason, wouldDeny, wouldReason, callId }, transport, latencySeconds) {
       decisions.inc({ result, reason, transport });
       if (wouldDeny) shadowDenials.inc({ reason: wouldReason ?? 'unknown', transport });
       latency.observe({ transport }, latencySeconds);
+      if (callId) for (const listener of listeners) listener(callId);
     },
     observeSettlement: (outcome) => settlements.inc({ outcome }),
     observeError: (code) => errors.inc({ code }),
+    onDecision(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
   };
 }

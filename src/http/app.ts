@@ -12,6 +12,7 @@ import { authenticate } from './authentication.js';
 import { alertRoutes } from './routes/alerts.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { decisionRoutes } from './routes/decisions.js';
+import { eventRoutes } from './routes/events.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
 import { listRoutes } from './routes/lists.js';
@@ -19,6 +20,7 @@ import { metricsRoutes } from './routes/metrics.js';
 import { policyDefaultsRoutes } from './routes/policy-defaults.js';
 import { simulateRoutes } from './routes/simulate.js';
 import { usageRoutes } from './routes/usage.js';
+import { dashboardStatic } from './static.js';
 import { typeboxValidatorCompiler } from './validation.js';
 
 export type { Readiness };
@@ -65,6 +67,7 @@ const protectedScope: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => 
       await api.register(extensionRoutes, { guard, store });
       await api.register(listRoutes, { guard, store });
       await api.register(decisionRoutes, { store });
+      await api.register(eventRoutes, { store, metrics });
       await api.register(usageRoutes, { guard, store });
       await api.register(simulateRoutes, { guard });
       await api.register(alertRoutes, { guard, store });
@@ -107,6 +110,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(healthRoutes, { store: deps.store, readiness: deps.readiness });
+  // The dashboard's files are public (they hold no data); everything they show comes from the protected API.
+  await app.register(dashboardStatic);
   await app.register(protectedScope, deps);
   await app.ready();
   return app;

@@ -3,8 +3,8 @@ import type { RouteOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './app-fixture.js';
 
-/** The only routes a stranger may call. */
-const PUBLIC = new Set(['/healthz', '/readyz']);
+/** The only routes a stranger may call: the probes, and the dashboard's files (GET /*), which hold no data. */
+const PUBLIC = new Set(['/healthz', '/readyz', '/index.html']);
 /** Routes that are not GET/HEAD but change nothing, so that auditors may call them. A new one must be listed here on purpose. */
 const READ_ONLY_WRITES = new Set(['POST /api/v1/simulate']);
 
@@ -46,14 +46,14 @@ describe('every route but the probes needs a token', () => {
     }
   });
 
-  it('lets anyone call /healthz and /readyz, and nothing else', async () => {
+  it('lets anyone call /healthz, /readyz and the dashboard files, and nothing else', async () => {
     t = await testApp();
     const open = [];
     for (const { method, url } of endpoints(t.routes)) {
       const response = await t.app.inject({ method: method as 'GET', url });
       if (response.statusCode !== 401) open.push(`${method} ${url}`);
     }
-    expect(open.sort()).toEqual(['GET /healthz', 'GET /readyz', 'HEAD /healthz', 'HEAD /readyz']);
+    expect(open.sort()).toEqual(['GET /healthz', 'GET /index.html', 'GET /readyz', 'HEAD /healthz', 'HEAD /index.html', 'HEAD /readyz']);
   });
 
   it('refuses every write to an auditor with 403, and lets it read', async () => {

@@ -1,0 +1,34 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { repoRoot } from '../support/captures.js';
+
+/** Debian's chromium (apt-get install chromium); .ci/run installs it when missing. */
+export const CHROMIUM = process.env.DIALGUARD_CHROMIUM ?? '/usr/bin/chromium';
+export const ARTIFACTS = join(repoRoot, 'test-artifacts');
+
+/** The flags known to work here: without the networking ones Chromium keeps calling Google's hosts on a closed network. */
+const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set DIALGUARD_CHROMIUM)`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  // playwright-core gives each launch a fresh, empty user data directory.
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });
+}
+
+/**
+ * The page as the sources say now: the same steps as `npm run build` for dist/web, which `serve`
+ * from the sources serves. Built aside, then each file renamed into place, so that test files
+ * building at the same time never serve a half-written script.
+ */
+export function buildDashboard(): void {
+  const aside = join(repoRoot, 'dist', `.web-build-${process.pid}`);
+  const web = join(repoRoot, 'dist/web');
+  execFileSync(process.execPath, [join(repoRoot, 'node_modules/typescript/bin/tsc'), '-p', join(repoRoot, 'tsconfig.web.json'), '--outDir', aside], { cwd: repoRoot, stdio: 'inherit' });
+  for (const file of ['index.html', 'style.css']) copyFileSync(join(repoRoot, 'src/web', file), join(aside, file));
+  mkdirSync(web, { recursive: true });
+  for (const file of readdirSync(aside)) renameSync(join(aside, file), join(web, file));
+  rmSync(aside, { recursive: true, force: true });
+}
