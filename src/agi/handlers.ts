@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DecisionRequest } from '../engine/types.js';
 import { DialguardError } from '../errors.js';
 import { requestFromArgs } from '../guard/authorize-args.js';
+import { reportDecision } from '../guard/report-decision.js';
 import { decisionVariables, guardErrorVariables, type ChannelVariables } from '../guard/channel-variables.js';
 import type { DecisionQueue } from '../guard/decision-queue.js';
 import type { Guard } from '../guard/guard.js';
@@ -37,23 +38,7 @@ export function createAuthorizeHandler({ guard, decisions, logger, observer, now
     const request = requestFromEnvironment(session.env, now());
     // A store that stays locked past its busy timeout rejects here; the server's fallback answers guard_error.
     const decision = await decisions.authorize(request);
-    const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    observer.observeDecision(decision, 'agi', latencySeconds);
-    logger.info(
-      {
-        callId: decision.callId,
-        channel: session.env.channel,
-        uniqueid: session.env.uniqueid,
-        extension: request.extension,
-        e164: decision.e164,
-        country: decision.country,
-        result: decision.result,
-        reason: decision.reason,
-        limitMs: decision.limitMs,
-        latencyMs: Math.round(latencySeconds * 1e4) / 10,
-      },
-      'decision',
-    );
+    reportDecision(observer, logger, decision, request, started, { channel: session.env.channel, uniqueid: session.env.uniqueid });
     if (deadline.aborted) logger.warn({ callId: decision.callId }, 'decision made after the answer deadline');
     await setAll(session, decisionVariables(decision, decision.callId));
     if (decision.result === 'DENY') await session.verbose(`dialguard: DENY ${decision.reason} for ${request.extension} to ${request.dialled}: ${decision.message}`);

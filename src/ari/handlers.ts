@@ -5,6 +5,7 @@
  * is answered DENY guard_error. Every channel still in Stasis is continued.
  */
 import { requestFromArgs } from '../guard/authorize-args.js';
+import { reportDecision } from '../guard/report-decision.js';
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../engine/types.js';
 import { DialguardError } from '../errors.js';
@@ -66,24 +67,6 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
     }
   };
 
-  const report = (decision: AuditedDecision, request: DecisionRequest, started: bigint, log: Logger): void => {
-    const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    observer.observeDecision(decision, 'ari', latencySeconds);
-    log.info(
-      {
-        callId: decision.callId,
-        extension: request.extension,
-        e164: decision.e164,
-        country: decision.country,
-        result: decision.result,
-        reason: decision.reason,
-        limitMs: decision.limitMs,
-        latencyMs: Math.round(latencySeconds * 1e4) / 10,
-      },
-      'decision',
-    );
-  };
-
   const authorize = async (channel: StasisChannel, args: string[], deadline: number, until: number): Promise<void> => {
     const { log } = channel;
     const started = process.hrtime.bigint();
@@ -92,7 +75,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
     const outcome = await by(pending, deadline - Date.now());
     if (outcome.kind === 'done') {
       const decision = outcome.value;
-      report(decision, request, started, log);
+      reportDecision(observer, log, decision, request, started);
       const delivered = await channel.answer(decisionVariables(decision, decision.callId), until, continueTimeoutMs);
       if (delivered === 'not-set') release(decision, channel.gone ? 'CANCEL' : 'NOT_DELIVERED', log);
       return;
@@ -103,7 +86,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
       // Still audited when it comes; the channel was told guard_error, so the call is not dialled.
       pending.then(
         (decision) => {
-          report(decision, request, started, log);
+          reportDecision(observer, log, decision, request, started);
           log.warn({ callId: decision.callId }, 'decision made after the answer deadline');
           release(decision, 'NOT_DELIVERED', log);
         },

@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+import type { DecisionRequest } from '../engine/types.js';
+import type { AuditedDecision } from '../store/store.js';
+import type { GuardObserver } from './observer.js';
+
+/**
+ * What every transport does once a decision is stored: count it in the metrics and write the
+ * one structured log line per decision (ids, extension, destination, result, latency; no secrets).
+ */
+export function reportDecision(
+  observer: GuardObserver,
+  logger: Logger,
+  decision: AuditedDecision,
+  request: DecisionRequest,
+  started: bigint,
+  fields: Record<string, string> = {},
+): void {
+  const latencySeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  observer.observeDecision(decision, request.transport, latencySeconds);
+  logger.info(
+    {
+      callId: decision.callId,
+      ...fields,
+      extension: request.extension,
+      e164: decision.e164,
+      country: decision.country,
+      result: decision.result,
+      reason: decision.reason,
+      limitMs: decision.limitMs,
+      latencyMs: Math.round(latencySeconds * 1e4) / 10,
+    },
+    'decision',
+  );
+}
