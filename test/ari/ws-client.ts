@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
+import { parseFrame } from '../support/asterisk-ari.js';
 
 export interface EventsSocket {
   /** The HTTP response head (and body, for a refused upgrade) as received. */
@@ -44,7 +45,7 @@ export async function openEvents(port: number, query: string, headers: Record<st
         }
         resolve();
       }
-      for (let f = serverFrame(buffered); f; f = serverFrame(buffered)) {
+      for (let f = parseFrame(buffered); f; f = parseFrame(buffered)) {
         buffered = buffered.subarray(f.length);
         if (f.opcode === 0x1) messages.push(f.payload.toString('utf8'));
       }
@@ -61,21 +62,4 @@ export async function openEvents(port: number, query: string, headers: Record<st
       await closed;
     },
   };
-}
-
-function serverFrame(buf: Buffer): { opcode: number; payload: Buffer; length: number } | null {
-  if (buf.length < 2) return null;
-  let length = (buf[1] as number) & 0x7f;
-  let offset = 2;
-  if (length === 126) {
-    if (buf.length < 4) return null;
-    length = buf.readUInt16BE(2);
-    offset = 4;
-  } else if (length === 127) {
-    if (buf.length < 10) return null;
-    length = Number(buf.readBigUInt64BE(2));
-    offset = 10;
-  }
-  if (buf.length < offset + length) return null;
-  return { opcode: (buf[0] as number) & 0x0f, payload: buf.subarray(offset, offset + length), length: offset + length };
 }

@@ -494,8 +494,8 @@ function bigEndian64(n: number): Buffer {
   return b;
 }
 
-/** One client frame (always masked), or null until it is complete. */
-function parseFrame(buf: Buffer): { opcode: number; payload: Buffer; length: number } | null {
+/** One websocket frame, masked (from a client) or not (from a server), or null until it is complete. */
+export function parseFrame(buf: Buffer): { opcode: number; payload: Buffer; length: number } | null {
   if (buf.length < 2) return null;
   const opcode = (buf[0] as number) & 0x0f;
   const masked = ((buf[1] as number) & 0x80) !== 0;
