@@ -3,31 +3,17 @@
  * the Stasis handlers, and keeps track of the channels in flight so that a StasisEnd or hangup
  * stops any further request to them.
  */
-import type { Logger } from 'pino';
 import type { AriConfig } from '../config/config.js';
-import type { DecisionQueue } from '../guard/decision-queue.js';
-import type { Guard } from '../guard/guard.js';
-import type { GuardObserver } from '../guard/observer.js';
 import { startAriClient, type AriState } from './client.js';
 import type { AriEvent } from './events.js';
-import { createStasisDispatcher } from './handlers.js';
+import { createStasisDispatcher, type StasisHandlerDeps } from './handlers.js';
 import { StasisChannel } from './stasis-channel.js';
 
-export interface AriAppOptions {
+/** The handlers' timings have defaults here: deliveryGraceMs 500, continueTimeoutMs 1000, settleGraceMs 50. */
+type HandlerTimings = 'deliveryGraceMs' | 'continueTimeoutMs' | 'settleGraceMs';
+
+export interface AriAppOptions extends Omit<StasisHandlerDeps, HandlerTimings>, Partial<Pick<StasisHandlerDeps, HandlerTimings>> {
   ari: AriConfig;
-  guard: Guard;
-  decisions: DecisionQueue;
-  logger: Logger;
-  observer: GuardObserver;
-  now?: () => Date;
-  /** From StasisStart to the decision (config.answerDeadlineMs). */
-  answerDeadlineMs: number;
-  /** After the deadline, time left to set the variables. Default 500. */
-  deliveryGraceMs?: number;
-  /** Least time given to a continue request. Default 1000. */
-  continueTimeoutMs?: number;
-  /** How long a settle waits for the StasisEnd of a dead channel. Default 50. */
-  settleGraceMs?: number;
   /** Full reconnects: first wait, doubled up to maxRetryDelayMs. Defaults 1000 and 30000. */
   retryDelayMs?: number;
   maxRetryDelayMs?: number;
