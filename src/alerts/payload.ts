@@ -1,7 +1,7 @@
-import type { AlertRecord } from '../store/store.js';
+import type { AlertDetails, AlertRecord } from '../store/store.js';
 
 /** The JSON body of a webhook POST: the alert, flat, times in ISO 8601 UTC. */
-export interface AlertPayload {
+export interface AlertPayload extends AlertDetails {
   id: string;
   kind: AlertRecord['kind'];
   severity: AlertRecord['severity'];
@@ -14,15 +14,6 @@ export interface AlertPayload {
   message: string;
   shadow: boolean;
   decisionId: string | null;
-  count: number | null;
-  limit: number | null;
-  windowSeconds: number | null;
-  country: string | null;
-  counts: Record<string, number>;
-  thresholds: Record<string, number | boolean | null>;
-  numbers: string[];
-  decisionIds: string[];
-  locked: boolean;
 }
 
 export function alertPayload(alert: AlertRecord): AlertPayload {

@@ -24,17 +24,7 @@ interface AlertRow {
   delivered_to: string;
 }
 
-export interface NewAlert {
-  id: string;
-  at: number;
-  kind: AlertKind;
-  severity: AlertSeverity;
-  ext: string | null;
-  check: string | null;
-  counter: string | null;
-  message: string;
-  shadow: boolean;
-  decisionId: string | null;
+export interface NewAlert extends Pick<AlertRecord, 'id' | 'at' | 'kind' | 'severity' | 'ext' | 'check' | 'counter' | 'message' | 'shadow' | 'decisionId'> {
   /** Built only when the alert is new: a repeat within its window costs one update. */
   details: () => AlertDetails;
   /** Alerts with the same key within `dedupWindowMs` are one alert whose occurrences grow; null: never merged. */
