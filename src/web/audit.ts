@@ -1,5 +1,5 @@
 import { explain, get, query, request } from './api.js';
-import { checksTable } from './checks.js';
+import { checksTable, decisionCells } from './checks.js';
 import { badge, h, localTime, replace, status } from './dom.js';
 import type { Check, Decision, Page } from './types.js';
 
@@ -64,12 +64,7 @@ export async function auditPage(main: HTMLElement): Promise<void> {
       'tr',
       {},
       h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => void open(d.id) }, localTime(d.at))),
-      h('td', {}, badge(d.result)),
-      h('td', {}, d.reason),
-      h('td', {}, d.ext),
-      h('td', {}, d.e164 ?? d.dialled),
-      h('td', {}, d.country ?? '–'),
-      h('td', {}, d.sourceIp ?? (d.source || '–')),
+      ...decisionCells(d),
     );
   const open = async (id: string): Promise<void> => {
     const { decision: d } = await get<{ decision: Decision & { checks: Check[] } }>(`/decisions/${id}`);

@@ -1,6 +1,7 @@
 import { explain, get, post, query } from './api.js';
 import { barChart, countBy } from './chart.js';
-import { badge, h, localTime, replace, status } from './dom.js';
+import { h, localTime, replace, status } from './dom.js';
+import { decisionCells } from './checks.js';
 import { followDecisions } from './stream.js';
 import type { Alert, Breaker, Decision, Page } from './types.js';
 
@@ -14,12 +15,7 @@ function decisionRow(d: Decision): HTMLTableRowElement {
     'tr',
     { 'data-id': d.id },
     h('td', {}, localTime(d.at)),
-    h('td', {}, badge(d.result)),
-    h('td', {}, d.reason),
-    h('td', {}, d.ext),
-    h('td', {}, d.e164 ?? d.dialled),
-    h('td', {}, d.country ?? '–'),
-    h('td', {}, d.sourceIp ?? (d.source || '–')),
+    ...decisionCells(d),
     h('td', {}, d.sourceCountry ?? '–'),
   );
 }
