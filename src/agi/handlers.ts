@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DecisionRequest } from '../engine/types.js';
+import type { DecisionRequest } from '../domain/decision.js';
 import { DialguardError } from '../errors.js';
 import { requestFromArgs } from '../guard/authorize-args.js';
 import { reportDecision } from '../guard/report-decision.js';

@@ -7,7 +7,7 @@
 import { requestFromArgs } from '../guard/authorize-args.js';
 import { reportDecision } from '../guard/report-decision.js';
 import type { Logger } from 'pino';
-import type { DecisionRequest } from '../engine/types.js';
+import type { DecisionRequest } from '../domain/decision.js';
 import { DialguardError } from '../errors.js';
 import { decisionVariables, guardErrorVariables } from '../guard/channel-variables.js';
 import type { DecisionQueue } from '../guard/decision-queue.js';

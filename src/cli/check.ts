@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { Decision, DecisionRequest } from '../engine/types.js';
+import type { Decision, DecisionRequest } from '../domain/decision.js';
 import type { Runtime } from '../runtime.js';
 import { UsageError, type CommandIO } from './io.js';
 

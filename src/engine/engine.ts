@@ -1,4 +1,5 @@
 import type { GeoIp } from '../geo/geoip.js';
+import type { EffectivePolicy } from '../policy/schema.js';
 import { emergencyNumbers } from '../numbers/emergency.js';
 import { normalizeCached } from '../numbers/normalize-cache.js';
 import type { HighRiskList } from '../numbers/high-risk.js';
@@ -11,24 +12,17 @@ import { compileDestinationCheck } from './checks/destination.js';
 import { compileEmergencyCheck } from './checks/emergency.js';
 import { compileExtensionCheck } from './checks/extension.js';
 import { compileGeofence, resolveSource } from './checks/geofence.js';
-import { compileNovelty, DAY_MS } from './checks/novelty.js';
+import { DAY_MS } from '../domain/windows.js';
+import { compileNovelty } from './checks/novelty.js';
 import { numberCheck } from './checks/number.js';
 import { compileSchedule } from './checks/schedule.js';
 import { compileVelocity, type AttemptFacts, type FraudCheckResult } from './checks/velocity.js';
 import { compileVoicemail } from './checks/voicemail.js';
 import { allowMessage, denialMessage, destinationName } from './messages.js';
-import type {
-  CheckName,
-  CheckOutcome,
-  Decision,
-  DecisionRequest,
-  EffectivePolicy,
-  ExtensionState,
-  FraudQuery,
-  FraudSignals,
-  Grant,
-  UsageSnapshot,
-} from './types.js';
+import type { CheckName, CheckOutcome, Decision, DecisionRequest, Grant } from '../domain/decision.js';
+import type { ExtensionState } from './types.js';
+import type { FraudQuery, FraudSignals } from '../domain/fraud.js';
+import type { UsageSnapshot } from '../domain/usage.js';
 
 /** Site-wide inputs of the engine: loaded by the shell, read-only here. */
 export interface EngineEnv {

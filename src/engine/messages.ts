@@ -1,4 +1,4 @@
-import type { ReasonCode } from './types.js';
+import type { ReasonCode } from '../domain/decision.js';
 
 /** The short sentence behind each reason, for DIALGUARD_MESSAGE and logs; reason codes stay the contract. */
 const DENIAL_TEXT: Record<Exclude<ReasonCode, 'allowed' | 'emergency'>, string> = {

@@ -1,4 +1,4 @@
-import type { DecisionRequest } from '../engine/types.js';
+import type { DecisionRequest } from '../domain/decision.js';
 
 /** What a transport knows of the calling channel, recorded in the audit as given. */
 export interface CallerChannel {

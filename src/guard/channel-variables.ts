@@ -1,4 +1,4 @@
-import type { Decision } from '../engine/types.js';
+import type { Decision } from '../domain/decision.js';
 
 /** The channel variables of the dialplan contract, in the order they are set. */
 export type ChannelVariables = ReadonlyArray<readonly [name: string, value: string]>;

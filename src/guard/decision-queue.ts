@@ -1,4 +1,4 @@
-import type { DecisionRequest } from '../engine/types.js';
+import type { DecisionRequest } from '../domain/decision.js';
 import type { AuditedDecision } from '../store/store.js';
 import type { Guard } from './guard.js';
 

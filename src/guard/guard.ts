@@ -1,12 +1,13 @@
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import { compilePolicy, type CompiledPolicy, type EngineEnv } from '../engine/engine.js';
-import type { Decision, DecisionRequest } from '../engine/types.js';
+import type { Decision, DecisionRequest } from '../domain/decision.js';
 import type { GeoIp } from '../geo/geoip.js';
 import { BUILTIN_HIGH_RISK, type HighRiskList } from '../numbers/high-risk.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import { mergePolicy } from '../policy/merge.js';
 import type { Policy } from '../policy/schema.js';
-import { compileRates, seedRates, type Rate } from '../rates/rate-table.js';
+import type { Rate } from '../domain/rate.js';
+import { compileRates, seedRates } from '../rates/rate-table.js';
 import type { AuditedDecision, AuthorizeOutcome, AuthorizeTx, SettlementRequest, SettlementResult, Store, StoredPolicySet, Verdict } from '../store/store.js';
 
 export interface GuardOptions {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { DecisionRequest } from '../engine/types.js';
+import type { DecisionRequest } from '../domain/decision.js';
 import type { AuditedDecision } from '../store/store.js';
 import type { GuardObserver } from './observer.js';
 

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { Decision } from '../engine/types.js';
+import type { Decision } from '../domain/decision.js';
 import type { DecisionRecord, ReservationRecord, SettlementRecord } from '../store/store.js';
 import { IsoTime, Money, Nullable, iso, money } from './schemas.js';
 

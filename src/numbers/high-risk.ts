@@ -1,4 +1,4 @@
-import type { NormalizedNumber } from '../engine/types.js';
+import type { NormalizedNumber } from '../domain/number.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { normalizePrefix } from './normalize.js';
 import { PrefixMatcher } from './prefix-matcher.js';

@@ -1,4 +1,4 @@
-import type { NormalizedNumber } from '../engine/types.js';
+import type { NormalizedNumber } from '../domain/number.js';
 import { normalizeNumber, type NormalizeOptions } from './normalize.js';
 
 const CAPACITY = 20_000;

@@ -1,5 +1,5 @@
 import { parsePhoneNumberWithError, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
-import type { NormalizedNumber, NumberType } from '../engine/types.js';
+import type { NormalizedNumber, NumberType } from '../domain/number.js';
 import { emergencyNumbers } from './emergency.js';
 import { PrefixMatcher } from './prefix-matcher.js';
 

@@ -3,7 +3,7 @@ import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value'
 import { getCountries } from 'libphonenumber-js/max';
 import { parseCidr } from '../engine/checks/geofence.js';
 import { isValidTimezone, parseClock, windowProblem } from '../engine/checks/schedule.js';
-import { NUMBER_TYPES } from '../engine/types.js';
+import { NUMBER_TYPES } from '../domain/number.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { PolicyOverridesSchema, PolicySchema, type Policy, type PolicyOverrides } from './schema.js';
 

@@ -1,15 +1,5 @@
+import type { PricedRate, Rate } from '../domain/rate.js';
 import { PrefixMatcher } from '../numbers/prefix-matcher.js';
-
-/** One line of the rate table: `+44` at 0.02 per minute, billed per 60 s. */
-export interface Rate {
-  /** E.164 prefix; `+` alone is the catch-all for unmatched destinations. */
-  prefix: string;
-  perMinute: number;
-  /** Billing step in seconds after the first interval. */
-  increment: number;
-  /** First billed interval in seconds; defaults to `increment` (60/60, 30/6, 1/1 billing). */
-  minimum?: number;
-}
 
 /**
  * What an unmatched destination costs when the table has no `+` line: dear enough that a
@@ -21,14 +11,6 @@ export const FALLBACK_RATE: Rate = { prefix: '+', perMinute: 1, increment: 60 };
 export const MICROS = 1_000_000;
 export const toMicros = (amount: number): number => Math.round(amount * MICROS);
 export const fromMicros = (micros: number): number => micros / MICROS;
-
-/** A rate ready for arithmetic. */
-export interface PricedRate {
-  prefix: string;
-  perMinuteMicros: number;
-  increment: number;
-  minimum: number;
-}
 
 export function priceRate(rate: Rate): PricedRate {
   return {

@@ -1,10 +1,31 @@
-import type { CircuitBreakerState, Decision, DecisionRequest, FraudCounters, FraudQuery, UsageSnapshot } from '../engine/types.js';
-import type { HighRiskList } from '../numbers/high-risk.js';
+import type { CircuitBreakerState, UsageSnapshot } from '../domain/usage.js';
+import type { Decision, DecisionRequest } from '../domain/decision.js';
+import type { FraudCounters, FraudQuery } from '../domain/fraud.js';
 import type { PolicyDocument } from '../policy/document.js';
 import type { PolicyOverrides } from '../policy/schema.js';
-import type { Rate } from '../rates/rate-table.js';
+
+import type { AlertDelivery, AlertFilter, AlertPage, AlertRecord } from './roles/alerts.js';
+import type { DecisionFilter, DecisionPage, DecisionRecord, SettlementRecord } from './roles/audit.js';
+import type { CircuitBreakerRecord } from './roles/circuit-breaker.js';
+import type { AuditedDecision, AuthorizeOutcome, SettlementRequest, SettlementResult } from './roles/decisions.js';
+import type { ExtensionLock, LockRecord } from './roles/locks.js';
+import type { ExtensionRecord, HistoryPage, ImportSummary, PolicyChange, PolicySettingKey, PolicySettings, StoredPolicySet, StoredSetting } from './roles/policies.js';
+import type { NewToken, TokenRecord } from './roles/tokens.js';
+import type { ReservationRecord } from './roles/usage.js';
+
+export type * from './roles/alerts.js';
+export type * from './roles/audit.js';
+export type * from './roles/circuit-breaker.js';
+export type { AuditedDecision, AuthorizeOutcome, SettlementOutcome, SettlementRequest, SettlementResult } from './roles/decisions.js';
+export type * from './roles/locks.js';
+export type * from './roles/policies.js';
+export type * from './roles/tokens.js';
+export type * from './roles/usage.js';
+export type { AlertDetails, AlertKind, AlertSeverity } from '../domain/alert.js';
 
 /**
+ * Being replaced by the roles in ./roles (async); kept until every caller uses them.
+ *
  * The narrow boundary between dialguard and its database (after @fastify/rate-limit's store
  * interface): policy, rates, reservations and audit. SQLite is the embedded implementation;
  * a server database can implement the same interface for several guards sharing budgets.
@@ -98,36 +119,6 @@ export interface Store {
   resetCircuitBreaker(actor: string, at: Date): CircuitBreakerRecord;
 }
 
-export interface ExtensionRecord {
-  ext: string;
-  overrides: PolicyOverrides;
-  version: number;
-  updatedAt: number;
-}
-
-export interface LockRecord {
-  reason: string;
-  actor: string;
-  at: number;
-}
-
-export interface SiteSettings {
-  denyUnknownExtensions: boolean;
-}
-
-/**
- * Everything policy-like that is not per extension, as stored: null where the site never set
- * it, so that the built-in value (which depends on the home country) applies.
- */
-export interface StoredPolicySet {
-  version: number;
-  defaults: PolicyOverrides;
-  rates: Rate[] | null;
-  highRisk: HighRiskList | null;
-  blockedPrefixes: string[];
-  site: SiteSettings;
-}
-
 export interface AuthorizeTx {
   version: number;
   extension: ExtensionRecord | null;
@@ -143,226 +134,10 @@ export interface AuthorizeItem {
   decide: (tx: AuthorizeTx) => Verdict;
 }
 
-export type AuthorizeOutcome = { ok: true; decision: AuditedDecision } | { ok: false; error: unknown };
-
 export interface Verdict {
   decision: Decision;
   /** Time from the request's arrival to the decision, recorded in the audit. */
   latencyUs: number;
   /** Timezone of the budget periods the reservation is charged to. */
   timezone: string;
-}
-
-export interface AuditedDecision extends Decision {
-  callId: string;
-}
-
-export interface SettlementRequest {
-  callId: string;
-  answeredSeconds: number;
-  dialStatus: string;
-  at: Date;
-}
-
-export type SettlementOutcome = 'settled' | 'settled_after_expiry' | 'duplicate' | 'unknown' | 'no_reservation';
-
-export interface SettlementResult {
-  outcome: SettlementOutcome;
-  callId: string;
-  ext: string | null;
-  costMicros: number;
-  reservedMicros: number;
-}
-
-export interface ReservationRecord {
-  callId: string;
-  ext: string;
-  e164: string;
-  status: 'active' | 'settled' | 'expired';
-  reservedSeconds: number;
-  reservedMicros: number;
-  createdAt: number;
-  expiresAt: number;
-  answeredSeconds: number | null;
-  dialStatus: string | null;
-  costMicros: number | null;
-}
-
-export interface DecisionRecord extends Omit<AuditedDecision, 'grant'> {
-  at: number;
-  reservedSeconds: number | null;
-  reservedMicros: number | null;
-  transport: DecisionRequest['transport'];
-  extension: string;
-  dialled: string;
-  sourceAddress: string;
-  origin: string;
-  latencyUs: number;
-  meta: Record<string, string>;
-}
-
-export interface ImportSummary {
-  version: number;
-  extensions: number;
-  rates: number;
-}
-
-/** Site-wide policy settings as stored (`site` has no API route yet, but shares the mechanism). */
-export interface PolicySettings {
-  defaults: PolicyOverrides;
-  rates: Rate[];
-  highRisk: HighRiskList;
-  blockedPrefixes: string[];
-  site: SiteSettings;
-}
-export type PolicySettingKey = keyof PolicySettings;
-
-export interface StoredSetting<T> {
-  /** Null when the site never set it: the built-in value applies. */
-  value: T | null;
-  /** Policy version of the setting's last change, 0 if never changed: its ETag. */
-  version: number;
-}
-
-export interface ExtensionLock extends LockRecord {
-  ext: string;
-}
-
-export interface HistoryPage {
-  limit: number;
-  /** Only changes with a smaller id (the previous page's last). */
-  beforeId?: number;
-}
-
-export interface PolicyChange {
-  id: number;
-  at: number;
-  actor: string;
-  subject: string;
-  before: unknown;
-  after: unknown;
-  version: number;
-}
-
-export interface DecisionFilter {
-  ext?: string;
-  result?: DecisionRecord['result'];
-  reason?: DecisionRecord['reason'];
-  country?: string;
-  /** Epoch ms, inclusive. */
-  from?: number;
-  /** Epoch ms, exclusive. */
-  to?: number;
-  /** Prefix of the dialled digits or of the E.164 form. */
-  number?: string;
-  /** Only shadow-mode decisions that enforce mode would have denied. */
-  wouldDeny?: true;
-  /** Only shadow-mode decisions enforce mode would have denied with this reason. */
-  wouldReason?: DecisionRecord['reason'];
-}
-
-export interface DecisionPage {
-  limit: number;
-  /** Only decisions after this one in newest-first order. */
-  after?: { at: number; id: string };
-}
-
-export interface SettlementRecord {
-  at: number;
-  answeredSeconds: number;
-  dialStatus: string;
-  outcome: SettlementOutcome;
-  costMicros: number;
-}
-
-export type TokenRole = 'admin' | 'auditor';
-
-export interface NewToken {
-  name: string;
-  role: TokenRole;
-  /** sha256 of the token, hex: the token itself is never stored. */
-  hash: string;
-  actor: string;
-}
-
-export interface TokenRecord {
-  id: number;
-  name: string;
-  role: TokenRole;
-  hash: string;
-  createdAt: number;
-  createdBy: string;
-}
-
-export type AlertKind = 'warn' | 'breach' | 'lock' | 'circuit_breaker';
-export type AlertSeverity = 'warn' | 'error';
-/** `none`: no webhook was configured when the alert was handled. */
-export type AlertDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'none';
-
-/** What an alert reports, beyond its message: the webhook payload carries every field. */
-export interface AlertDetails {
-  /** The count that crossed the threshold, with this attempt (currency units for spend). */
-  count: number | null;
-  limit: number | null;
-  windowSeconds: number | null;
-  country: string | null;
-  /** Every velocity counter of the extension with the attempt's effect. */
-  counts: Record<string, number>;
-  /** The extension's velocity policy. */
-  thresholds: Record<string, number | boolean | null>;
-  /** Numbers the extension dialled in the window, newest first (at most 20). */
-  numbers: string[];
-  /** Their decision ids (DIALGUARD_CALL_ID), newest first. */
-  decisionIds: string[];
-  /** The extension was locked by the same decision. */
-  locked: boolean;
-}
-
-export interface AlertDelivery {
-  status: AlertDeliveryStatus;
-  attempts: number;
-  /** When the next attempt is due (epoch ms); null once delivered, failed or none. */
-  nextAt: number | null;
-  lastError: string | null;
-  /** sha256 prefixes of the webhook URLs that accepted it (URLs may hold secrets: never stored). */
-  deliveredTo: string[];
-}
-
-export interface AlertRecord {
-  id: string;
-  at: number;
-  /** The same condition recurring within its window updates this alert rather than adding one. */
-  lastAt: number;
-  occurrences: number;
-  kind: AlertKind;
-  severity: AlertSeverity;
-  ext: string | null;
-  check: string | null;
-  counter: string | null;
-  message: string;
-  /** Raised by a shadow-mode decision: nothing was enforced. */
-  shadow: boolean;
-  decisionId: string | null;
-  details: AlertDetails;
-  acknowledged: { at: number; by: string } | null;
-  delivery: AlertDelivery;
-}
-
-export interface AlertFilter {
-  ext?: string;
-  kind?: AlertKind;
-  acknowledged?: boolean;
-}
-
-export interface AlertPage {
-  limit: number;
-  /** Only alerts older than this one (the previous page's last id). */
-  beforeId?: string;
-}
-
-export interface CircuitBreakerRecord extends CircuitBreakerState {
-  /** The call that opened it. */
-  openedBy: { ext: string; callId: string } | null;
-  resetAt: number | null;
-  resetBy: string | null;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compileBudget } from '../../src/engine/checks/budget.js';
 import type { CheckContext } from '../../src/engine/checks/check.js';
-import { EMPTY_USAGE, type UsageSnapshot } from '../../src/engine/types.js';
+import { EMPTY_USAGE, type UsageSnapshot } from '../../src/domain/usage.js';
 import type { Policy } from '../../src/policy/schema.js';
 import { compileRates, toMicros } from '../../src/rates/rate-table.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/engine/checks/check.js';
 import { compileGeofence, parseCidr, resolveSource } from '../../src/engine/checks/geofence.js';
-import { EMPTY_USAGE } from '../../src/engine/types.js';
+import { EMPTY_USAGE } from '../../src/domain/usage.js';
 import { ValidationError } from '../../src/errors.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
 import type { Policy } from '../../src/policy/schema.js';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/engine/checks/check.js';
 import { compileSchedule, isValidTimezone, parseClock, windowProblem } from '../../src/engine/checks/schedule.js';
-import { EMPTY_USAGE, type NormalizedNumber } from '../../src/engine/types.js';
+import { EMPTY_USAGE } from '../../src/domain/usage.js';
+import type { NormalizedNumber } from '../../src/domain/number.js';
 import { ValidationError } from '../../src/errors.js';
 import type { Policy, PolicyWindow } from '../../src/policy/schema.js';
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/engine/checks/check.js';
 import { compileVoicemail } from '../../src/engine/checks/voicemail.js';
-import { EMPTY_USAGE, type NormalizedNumber, type Origin } from '../../src/engine/types.js';
+import { EMPTY_USAGE } from '../../src/domain/usage.js';
+import type { NormalizedNumber } from '../../src/domain/number.js';
+import type { Origin } from '../../src/domain/decision.js';
 
 const US_LANDLINE: NormalizedNumber = { digits: '2125550100', e164: '+12125550100', country: 'US', type: 'FIXED_LINE', valid: true, international: false };
 const US_PREMIUM: NormalizedNumber = { digits: '19005550100', e164: '+19005550100', country: 'US', type: 'PREMIUM_RATE', valid: true, international: false };

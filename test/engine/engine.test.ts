@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicy, type EngineEnv } from '../../src/engine/engine.js';
-import { EMPTY_USAGE, type DecisionRequest, type ExtensionState } from '../../src/engine/types.js';
+import { EMPTY_USAGE } from '../../src/domain/usage.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
+import type { ExtensionState } from '../../src/engine/types.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
 import { BUILTIN_HIGH_RISK } from '../../src/numbers/high-risk.js';
 import { defaultPolicy } from '../../src/policy/defaults.js';

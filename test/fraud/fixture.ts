@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import type { DecisionRequest } from '../../src/engine/types.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
 
 /** A wall-clock time in New York (the test site's zone) as a Date: `newYork('2026-11-21T03:00:00')`. */
 export function newYork(local: string): Date {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createDecisionQueue } from '../../src/guard/decision-queue.js';
-import type { DecisionRequest } from '../../src/engine/types.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
 import { tempGuard, type TempGuard } from '../support/temp-db.js';
 
 const call = (extension: string): DecisionRequest => ({

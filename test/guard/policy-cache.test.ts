@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRequest } from '../../src/engine/types.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
 import { tempGuard, type TempGuard } from '../support/temp-db.js';
 
 const call = (extension: string): DecisionRequest => ({

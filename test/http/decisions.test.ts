@@ -3,7 +3,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRequest } from '../../src/engine/types.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
 import { testApp, type TestApp } from './app-fixture.js';
 
 let t: TestApp;

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRequest } from '../../src/engine/types.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
 import { tempGuard, type TempGuard } from '../support/temp-db.js';
 
 const call = (i: number): DecisionRequest => ({

@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DecisionRequest } from '../../src/engine/types.js';
+import type { DecisionRequest } from '../../src/domain/decision.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { tempGuard, type TempGuard } from '../support/temp-db.js';
 

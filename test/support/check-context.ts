@@ -1,5 +1,5 @@
 import type { CheckContext } from '../../src/engine/checks/check.js';
-import { EMPTY_USAGE } from '../../src/engine/types.js';
+import { EMPTY_USAGE } from '../../src/domain/usage.js';
 import { normalizeNumber } from '../../src/numbers/normalize.js';
 
 /** The context a check sees for a call from a known, unlocked extension with no source and no usage. */

@@ -1,6 +1,6 @@
 import type { Policy } from '../../policy/schema.js';
 import { affordableSeconds, costMicros, fromMicros, toMicros, type RateTable } from '../../rates/rate-table.js';
-import type { CheckOutcome, Grant, ReasonCode } from '../types.js';
+import type { CheckOutcome, Grant, ReasonCode } from '../../domain/decision.js';
 import { fail, pass, skip, type CheckContext } from './check.js';
 
 export interface BudgetOutcome {

@@ -1,11 +1,7 @@
-import type {
-  CheckOutcome,
-  DecisionRequest,
-  ExtensionState,
-  NormalizedNumber,
-  SourceInfo,
-  UsageSnapshot,
-} from '../types.js';
+import type { CheckOutcome, DecisionRequest, SourceInfo } from '../../domain/decision.js';
+import type { ExtensionState } from '../types.js';
+import type { NormalizedNumber } from '../../domain/number.js';
+import type { UsageSnapshot } from '../../domain/usage.js';
 
 /** Everything a check may look at; computed once per request by the engine. */
 export interface CheckContext {

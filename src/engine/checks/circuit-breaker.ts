@@ -1,7 +1,8 @@
 import { fromMicros } from '../../rates/rate-table.js';
-import type { CheckOutcome, FraudFinding, Grant } from '../types.js';
+import type { CheckOutcome, Grant } from '../../domain/decision.js';
+import type { FraudFinding } from '../../domain/fraud.js';
+import { WINDOW_MS } from '../../domain/windows.js';
 import { fail, pass, skip, type CheckContext } from './check.js';
-import { HOUR_MS } from './velocity.js';
 
 export interface BreakerResult {
   outcome: CheckOutcome;
@@ -43,7 +44,7 @@ export function compileCircuitBreaker(currency: string): CircuitBreakerCheck {
       const total = state.spentMicros + grant.costMicros;
       if (total <= state.limitMicros) return result(pass('circuit_breaker', `${spent}, this call reserves ${money(grant.costMicros)}`));
       const detail = `international spend in the last hour would reach ${money(total)}, site limit ${money(state.limitMicros)}: the circuit breaker opens`;
-      const finding: FraudFinding = { check: 'circuit_breaker', counter: 'internationalSpendPerHour', level: 'breach', count: total, limit: state.limitMicros, windowMs: HOUR_MS, detail };
+      const finding: FraudFinding = { check: 'circuit_breaker', counter: 'internationalSpendPerHour', level: 'breach', count: total, limit: state.limitMicros, windowMs: WINDOW_MS.internationalSpendPerHour, detail };
       return result(fail('circuit_breaker', 'velocity_exceeded', detail), [finding], true);
     },
   };

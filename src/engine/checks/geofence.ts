@@ -3,7 +3,7 @@ import { ValidationError, type FieldProblem } from '../../errors.js';
 import type { GeoIp } from '../../geo/geoip.js';
 import { parseSource } from '../../geo/source.js';
 import type { Policy } from '../../policy/schema.js';
-import type { SourceInfo } from '../types.js';
+import type { SourceInfo } from '../../domain/decision.js';
 import { fail, pass, type Check } from './check.js';
 
 type Geofence = Policy['geofence'];

@@ -1,8 +1,7 @@
 import type { Policy } from '../../policy/schema.js';
 import { fail, pass, skip, type CheckContext } from './check.js';
-import { HOUR_MS, type AttemptFacts, type FraudCheckResult } from './velocity.js';
-
-export const DAY_MS = 86_400_000;
+import { DAY_MS, WINDOW_MS } from '../../domain/windows.js';
+import type { AttemptFacts, FraudCheckResult } from './velocity.js';
 
 export interface NoveltyResult extends FraudCheckResult {
   /** This call is the extension's first to its country in noveltyDays. */
@@ -40,7 +39,7 @@ export function compileNovelty(velocity: Policy['velocity']): NoveltyCheck {
     if (max !== null && count > max) {
       const detail = `${count} countries called for the first time in ${days} days within the last hour (${country} is the latest), limit ${max}`;
       return result(fail('novelty', 'velocity_exceeded', detail), [
-        { check: 'novelty', counter: 'newCountriesPerHour', level: 'breach', count, limit: max, windowMs: HOUR_MS, detail, country },
+        { check: 'novelty', counter: 'newCountriesPerHour', level: 'breach', count, limit: max, windowMs: WINDOW_MS.newCountriesPerHour, detail, country },
       ]);
     }
     const of = max === null ? '' : `, limit ${max}`;

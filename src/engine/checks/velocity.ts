@@ -1,9 +1,9 @@
 import type { Policy } from '../../policy/schema.js';
-import type { CheckOutcome, FraudCounter, FraudFinding, VelocityCounts } from '../types.js';
+import type { CheckOutcome } from '../../domain/decision.js';
+import type { FraudCounter, FraudFinding } from '../../domain/fraud.js';
+import type { VelocityCounts } from '../../domain/usage.js';
+import { WINDOW_MS } from '../../domain/windows.js';
 import { fail, pass, skip, type CheckContext } from './check.js';
-
-export const MINUTE_MS = 60_000;
-export const HOUR_MS = 3_600_000;
 
 /** What the engine knows of the attempt when the fraud checks run: they count only what it changes. */
 export interface AttemptFacts {
@@ -49,7 +49,7 @@ export function compileVelocity(velocity: Policy['velocity']): VelocityCheck {
     {
       counter: 'attemptsPerMinute',
       limit: velocity.maxAttemptsPerMinute,
-      windowMs: MINUTE_MS,
+      windowMs: WINDOW_MS.attemptsPerMinute,
       before: (c) => c.placedLastMinute,
       adds: (_c, _ctx, facts) => facts.wouldPlace,
       describe: (n) => `${n} calls placed in the last 60 s`,
@@ -58,7 +58,7 @@ export function compileVelocity(velocity: Policy['velocity']): VelocityCheck {
     {
       counter: 'internationalPerHour',
       limit: velocity.maxInternationalPerHour,
-      windowMs: HOUR_MS,
+      windowMs: WINDOW_MS.internationalPerHour,
       before: (c) => c.internationalLastHour,
       adds: (_c, ctx, facts) => facts.wouldPlace && ctx.number.international,
       describe: (n) => `${n} international calls in the last hour`,
@@ -67,7 +67,7 @@ export function compileVelocity(velocity: Policy['velocity']): VelocityCheck {
     {
       counter: 'distinctDestinationsPerHour',
       limit: velocity.maxDistinctDestinationsPerHour,
-      windowMs: HOUR_MS,
+      windowMs: WINDOW_MS.distinctDestinationsPerHour,
       before: (c) => c.destinationsLastHour,
       adds: (c, _ctx, facts) => facts.wouldPlace && !c.destinationInLastHour,
       describe: (n) => `${n} distinct numbers called in the last hour`,
@@ -76,7 +76,7 @@ export function compileVelocity(velocity: Policy['velocity']): VelocityCheck {
     {
       counter: 'deniedPerHour',
       limit: velocity.maxDeniedPerHour,
-      windowMs: HOUR_MS,
+      windowMs: WINDOW_MS.deniedPerHour,
       before: (c) => c.deniedLastHour,
       adds: (_c, _ctx, facts) => facts.policyDenied,
       describe: (n) => `${n} attempts denied by the policy in the last hour`,

@@ -1,5 +1,5 @@
 import type { Policy } from '../../policy/schema.js';
-import type { NumberType } from '../types.js';
+import type { NumberType } from '../../domain/number.js';
 import { fail, pass, skip, type Check } from './check.js';
 
 /** Types a voicemail call-back never needs at home, and the ones that pay the attacker. */

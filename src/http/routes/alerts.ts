@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
-import { REASON_CODES } from '../../engine/types.js';
+import { REASON_CODES } from '../../domain/decision.js';
 import type { Guard } from '../../guard/guard.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
 import { fromMicros, toMicros } from '../../rates/rate-table.js';

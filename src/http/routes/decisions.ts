@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Type, type Static, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { REASON_CODES } from '../../engine/types.js';
+import { REASON_CODES } from '../../domain/decision.js';
 import { ValidationError } from '../../errors.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
 import type { DecisionFilter, Store } from '../../store/store.js';

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { CheckOutcome, DecisionRequest } from '../../engine/types.js';
+import type { CheckOutcome, DecisionRequest } from '../../domain/decision.js';
 import type { AuditedDecision, DecisionRecord } from '../store.js';
 
 interface DecisionRow {

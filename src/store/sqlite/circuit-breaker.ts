@@ -1,7 +1,9 @@
 import type { Database } from 'better-sqlite3';
-import { HOUR_MS } from '../../engine/checks/velocity.js';
-import type { CircuitBreakerState } from '../../engine/types.js';
+import { WINDOW_MS } from '../../domain/windows.js';
+import type { CircuitBreakerState } from '../../domain/usage.js';
 import type { CircuitBreakerRecord } from '../store.js';
+
+const WINDOW = WINDOW_MS.internationalSpendPerHour;
 
 interface BreakerRow {
   limit_micros: number | null;
@@ -39,7 +41,7 @@ export function createCircuitBreakerRepository(db: Database) {
   /** Exact without writing: spend that already left the window but was not yet dropped is subtracted. */
   const state = (at: number): CircuitBreakerState => {
     const r = row();
-    return { open: r.opened_at !== null, openedAt: r.opened_at, limitMicros: r.limit_micros, spentMicros: r.spent_micros - (s.due.get(at - HOUR_MS)?.micros ?? 0) };
+    return { open: r.opened_at !== null, openedAt: r.opened_at, limitMicros: r.limit_micros, spentMicros: r.spent_micros - (s.due.get(at - WINDOW)?.micros ?? 0) };
   };
 
   return {
@@ -57,9 +59,9 @@ export function createCircuitBreakerRepository(db: Database) {
 
     /** Drops the spend of calls placed more than an hour before `at`. */
     expire(at: number): void {
-      const due = s.due.get(at - HOUR_MS);
+      const due = s.due.get(at - WINDOW);
       if (!due || due.n === 0) return;
-      s.dropDue.run(at - HOUR_MS);
+      s.dropDue.run(at - WINDOW);
       s.addSpent.run(-due.micros);
     },
 

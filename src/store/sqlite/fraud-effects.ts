@@ -1,5 +1,6 @@
 import type { Database } from 'better-sqlite3';
-import type { DecisionRequest, FraudFinding, FraudQuery, FraudCounters, FraudSignals } from '../../engine/types.js';
+import type { DecisionRequest } from '../../domain/decision.js';
+import type { FraudFinding, FraudQuery, FraudCounters, FraudSignals } from '../../domain/fraud.js';
 import { fromMicros } from '../../rates/rate-table.js';
 import type { AlertDetails, AuditedDecision, SettlementResult } from '../store.js';
 import type { AlertRepository, NewAlert } from './alerts.js';

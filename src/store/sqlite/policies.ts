@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { HighRiskList } from '../../numbers/high-risk.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
-import type { Rate } from '../../rates/rate-table.js';
+import type { Rate } from '../../domain/rate.js';
 import type { ExtensionRecord, LockRecord, SiteSettings, StoredPolicySet } from '../store.js';
 
 interface ExtensionRow {

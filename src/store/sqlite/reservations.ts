@@ -1,6 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import type { Grant, UsageSnapshot } from '../../engine/types.js';
-import { costMicros, type PricedRate } from '../../rates/rate-table.js';
+import type { Grant } from '../../domain/decision.js';
+import type { UsageSnapshot } from '../../domain/usage.js';
+import type { PricedRate } from '../../domain/rate.js';
+import { costMicros } from '../../rates/rate-table.js';
 import type { Periods } from '../periods.js';
 import type { ReservationRecord, SettlementOutcome, SettlementRequest, SettlementResult } from '../store.js';
 

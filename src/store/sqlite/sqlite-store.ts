@@ -4,7 +4,7 @@ import { startCheckpointer } from './checkpointer.js';
 import { StoreError } from '../../errors.js';
 import type { PolicyDocument } from '../../policy/document.js';
 import { periodsAt } from '../periods.js';
-import type { DecisionRequest } from '../../engine/types.js';
+import type { DecisionRequest } from '../../domain/decision.js';
 import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, SettlementRequest, StoredSetting, Store, Verdict } from '../store.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { createAlertRepository } from './alerts.js';

@@ -1,12 +1,13 @@
 import type { Database } from 'better-sqlite3';
-import { HOUR_MS, MINUTE_MS } from '../../engine/checks/velocity.js';
-import type { AttemptRecord, FraudQuery, VelocityCounts } from '../../engine/types.js';
+import { LONGEST_WINDOW_MS, MINUTE_MS, WINDOW_MS } from '../../domain/windows.js';
+import type { AttemptRecord, FraudQuery } from '../../domain/fraud.js';
+import type { VelocityCounts } from '../../domain/usage.js';
 
 /**
  * Rows are dropped a little after they leave the longest window, so that a request whose clock
  * is slightly behind another guard process's still finds every row of its own window.
  */
-const KEEP_MS = HOUR_MS + MINUTE_MS;
+const KEEP_MS = LONGEST_WINDOW_MS + MINUTE_MS;
 /** Every PRUNE_EVERY-th row added, up to PRUNE_BATCH old rows are dropped: twice as fast as they come, so the table keeps to an hour. */
 const PRUNE_EVERY = 16;
 const PRUNE_BATCH = 32;
@@ -14,8 +15,12 @@ const PRUNE_BATCH = 32;
 interface CountParams {
   ext: string;
   at: number;
-  minuteAgo: number;
-  hourAgo: number;
+  /** Each counter's window starts after this time (exclusive). */
+  placedSince: number;
+  internationalSince: number;
+  deniedSince: number;
+  destinationsSince: number;
+  newCountriesSince: number;
   destination: string;
   country: string | null;
   placed: number;
@@ -54,11 +59,11 @@ export function createVelocityRepository(db: Database) {
     // Every counter in one statement (one call into SQLite, not seven); a cap of 0 reads nothing.
     counts: db.prepare<[CountParams], CountRow>(
       `SELECT
-         ${capped(`velocity_attempts WHERE ext = @ext AND kind IN (${KIND_DOMESTIC}, ${KIND_INTERNATIONAL}) AND at > @minuteAgo AND at <= @at`, 'placed')} AS placed,
-         ${capped(`velocity_attempts WHERE ext = @ext AND kind = ${KIND_INTERNATIONAL} AND at > @hourAgo AND at <= @at`, 'international')} AS international,
-         ${capped(`velocity_attempts WHERE ext = @ext AND kind = ${KIND_DENIED} AND at > @hourAgo AND at <= @at`, 'denied')} AS denied,
-         ${capped('velocity_destinations WHERE ext = @ext AND last_at > @hourAgo', 'destinations')} AS destinations,
-         ${capped('velocity_countries WHERE ext = @ext AND novel_at > @hourAgo', 'newCountries')} AS new_countries,
+         ${capped(`velocity_attempts WHERE ext = @ext AND kind IN (${KIND_DOMESTIC}, ${KIND_INTERNATIONAL}) AND at > @placedSince AND at <= @at`, 'placed')} AS placed,
+         ${capped(`velocity_attempts WHERE ext = @ext AND kind = ${KIND_INTERNATIONAL} AND at > @internationalSince AND at <= @at`, 'international')} AS international,
+         ${capped(`velocity_attempts WHERE ext = @ext AND kind = ${KIND_DENIED} AND at > @deniedSince AND at <= @at`, 'denied')} AS denied,
+         ${capped('velocity_destinations WHERE ext = @ext AND last_at > @destinationsSince', 'destinations')} AS destinations,
+         ${capped('velocity_countries WHERE ext = @ext AND novel_at > @newCountriesSince', 'newCountries')} AS new_countries,
          (SELECT last_at FROM velocity_destinations WHERE ext = @ext AND destination = @destination) AS last_call,
          (SELECT last_at FROM velocity_countries WHERE ext = @ext AND country = @country) AS last_to_country`,
     ),
@@ -85,12 +90,15 @@ export function createVelocityRepository(db: Database) {
     /** The counters before the attempt at `at`; none includes it. */
     counts(ext: string, at: number, query: FraudQuery): VelocityCounts {
       const { caps } = query;
-      const hourAgo = at - HOUR_MS;
+      const destinationsSince = at - WINDOW_MS.distinctDestinationsPerHour;
       const row = s.counts.get({
         ext,
         at,
-        minuteAgo: at - MINUTE_MS,
-        hourAgo,
+        placedSince: at - WINDOW_MS.attemptsPerMinute,
+        internationalSince: at - WINDOW_MS.internationalPerHour,
+        deniedSince: at - WINDOW_MS.deniedPerHour,
+        destinationsSince,
+        newCountriesSince: at - WINDOW_MS.newCountriesPerHour,
         destination: query.destination,
         country: query.noveltyMs === null ? null : query.country,
         placed: caps.placedPerMinute ?? 0,
@@ -103,7 +111,7 @@ export function createVelocityRepository(db: Database) {
         placedLastMinute: row.placed,
         internationalLastHour: row.international,
         destinationsLastHour: row.destinations,
-        destinationInLastHour: row.last_call !== null && row.last_call > hourAgo,
+        destinationInLastHour: row.last_call !== null && row.last_call > destinationsSince,
         deniedLastHour: row.denied,
         newCountriesLastHour: row.new_countries,
         countryKnown: query.country === null || query.noveltyMs === null || (row.last_to_country !== null && row.last_to_country > at - query.noveltyMs),
