@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Store } from './store/store.js';
+import type { CircuitBreakerStore } from './store/roles/circuit-breaker.js';
+import type { UsageStore } from './store/roles/usage.js';
 
 /** Shadow-mode decisions also say what enforce mode would have done. */
 export interface ObservedDecision {
@@ -32,7 +33,7 @@ const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0
  * process never share counters. Active reservations are counted in the store at scrape time:
  * the store is the truth, whichever guard process placed the call.
  */
-export function createMetrics(store: Pick<Store, 'countActiveReservations' | 'circuitBreaker'>): Metrics {
+export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'> & Pick<CircuitBreakerStore, 'circuitBreaker'>): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -71,8 +72,8 @@ export function createMetrics(store: Pick<Store, 'countActiveReservations' | 'ci
     name: 'dialguard_active_reservations',
     help: 'Calls holding a reservation (a concurrency slot and budget) now',
     registers: [registry],
-    collect() {
-      this.set(store.countActiveReservations(new Date()));
+    async collect() {
+      this.set(await store.countActiveReservations(new Date()));
     },
   });
 
@@ -80,8 +81,8 @@ export function createMetrics(store: Pick<Store, 'countActiveReservations' | 'ci
     name: 'dialguard_circuit_breaker_open',
     help: '1 while the site circuit breaker stops international calls, else 0',
     registers: [registry],
-    collect() {
-      this.set(store.circuitBreaker(new Date()).open ? 1 : 0);
+    async collect() {
+      this.set((await store.circuitBreaker(new Date())).open ? 1 : 0);
     },
   });
 

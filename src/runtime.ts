@@ -2,34 +2,33 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
-import { createSqliteStore } from './store/sqlite/sqlite-store.js';
-import type { Store } from './store/store.js';
+import { openStore } from './store/open-store.js';
+import type { Store } from './store/roles/index.js';
 
 /** The long-lived objects every command needs, built from the configuration. */
 export interface Runtime {
   config: Config;
+  /** Every role of the one database; hand each part of the program only the roles it uses. */
   store: Store;
   guard: Guard;
   close(): Promise<void>;
 }
 
 export interface RuntimeOptions {
-  /** A long-running server: checkpoint the WAL from a worker thread, off the decision path. */
+  /** A long-running server: the store's background maintenance is on, off the decision path. */
   server?: boolean;
   logger?: Logger;
 }
 
-export const CHECKPOINT_INTERVAL_MS = 1000;
-
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const geoip = await openGeoIp(config.geoipPath ?? undefined);
-  const store = createSqliteStore({
-    path: config.dbPath,
+  const store = await openStore({
+    database: config.dbPath,
     // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
-    busyTimeoutMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
+    lockWaitMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
     reservationGraceSeconds: config.reservationGraceSeconds,
-    ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
-    logger: options.logger,
+    server: options.server === true,
+    ...(options.logger ? { logger: options.logger } : {}),
   });
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
   return { config, store, guard, close: () => store.close() };

@@ -60,7 +60,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const ari = config.ari ? startAriApp({ ...deps, ari: config.ari, answerDeadlineMs: config.answerDeadlineMs }) : null;
     if (ari) cleanups.push(() => ari.close());
 
-    const generatedAdminToken = ensureAdminToken(runtime.store, config.adminToken);
+    const generatedAdminToken = await ensureAdminToken(runtime.store, config.adminToken);
     const app: FastifyInstance = await buildApp({
       guard: runtime.guard,
       store: runtime.store,

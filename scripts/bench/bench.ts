@@ -179,9 +179,9 @@ function row(label: string, r: Measured): Record<string, string | number> {
 const dir = mkdtempSync(join(tmpdir(), 'dialguard-bench-'));
 const dbPath = join(dir, 'bench.db');
 const store = createSqliteStore({ path: dbPath });
-store.importDocument(validateDocument(sitePolicy()), 'bench');
+await store.importDocument(validateDocument(sitePolicy()), 'bench', () => undefined);
 // The site circuit breaker would open on the bench's international spend within seconds.
-store.setCircuitBreakerLimit(null, 'bench', new Date());
+await store.setCircuitBreakerLimit(null, 'bench', new Date());
 await store.close();
 const env = workload();
 

@@ -13,7 +13,7 @@ import type { AgiEnvironment } from './protocol.js';
 import type { AgiSession } from './session.js';
 
 export interface AgiHandlerDeps {
-  guard: Guard;
+  guard: Pick<Guard, 'settle'>;
   /** Group commit of authorizations; see guard/decision-queue.ts. */
   decisions: DecisionQueue;
   logger: Logger;
@@ -45,7 +45,7 @@ export function createAuthorizeHandler({ guard, decisions, logger, observer, now
     if (decision.grant && session.hungUp) {
       // The caller hung up while we decided: AGI() returns HANGUP, the dialplan never dials nor
       // pushes the settlement handler, so the reservation would hold its slot until it expires.
-      const released = guard.settle({ callId: decision.callId, answeredSeconds: 0, dialStatus: 'CANCEL', at: now() });
+      const released = await guard.settle({ callId: decision.callId, answeredSeconds: 0, dialStatus: 'CANCEL', at: now() });
       observer.observeSettlement(released.outcome);
       logger.info({ callId: decision.callId, channel: session.env.channel }, 'caller hung up during the decision: reservation released');
     }
@@ -55,7 +55,7 @@ export function createAuthorizeHandler({ guard, decisions, logger, observer, now
 export function createSettleHandler({ guard, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
   return async (session) => {
     const [callId = '', answered = '', status = ''] = session.env.args;
-    const result = guard.settle(settlementFromArgs(callId, answered, status, now()));
+    const result = await guard.settle(settlementFromArgs(callId, answered, status, now()));
     observer.observeSettlement(result.outcome);
     const level = result.outcome === 'settled' || result.outcome === 'settled_after_expiry' ? 'info' : 'warn';
     logger[level]({ ...result, channel: session.env.channel, uniqueid: session.env.uniqueid, dialStatus: status }, 'settlement');

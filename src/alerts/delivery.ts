@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
 import type { AlertsConfig } from '../config/config.js';
-import type { AlertRecord, Store } from '../store/store.js';
+import type { AlertQueue, AlertRecord } from '../store/roles/alerts.js';
 import { alertPayload } from './payload.js';
 import { postWebhook, webhookId } from './webhook.js';
 
 export interface AlertDeliveryOptions extends AlertsConfig {
-  store: Pick<Store, 'claimDueAlerts' | 'recordAlertDelivery' | 'nextAlertDelivery'>;
+  store: AlertQueue;
   logger: Logger;
   /** Longest wait between two looks at the queue: alerts are raised by decisions, in this process or another. */
   pollIntervalMs?: number;
@@ -64,7 +64,7 @@ export function startAlertDelivery(options: AlertDeliveryOptions): AlertDelivery
   const deliver = async (alert: AlertRecord): Promise<void> => {
     if (alert.delivery.attempts === 0) announce(alert);
     if (webhooks.length === 0) {
-      store.recordAlertDelivery(alert.id, { status: 'none', attempts: 0, nextAt: null, lastError: null, deliveredTo: [] });
+      await store.recordAlertDelivery(alert.id, { status: 'none', attempts: 0, nextAt: null, lastError: null, deliveredTo: [] });
       return;
     }
     const attempt = alert.delivery.attempts + 1;
@@ -79,31 +79,32 @@ export function startAlertDelivery(options: AlertDeliveryOptions): AlertDelivery
     const errors = results.flatMap((r) => (r.ok ? [] : [r.error]));
     const lastError = errors.length > 0 ? errors.join('; ') : null;
     if (lastError === null) {
-      store.recordAlertDelivery(alert.id, { status: 'delivered', attempts: attempt, nextAt: null, lastError: null, deliveredTo });
+      await store.recordAlertDelivery(alert.id, { status: 'delivered', attempts: attempt, nextAt: null, lastError: null, deliveredTo });
       log.info({ alertId: alert.id, attempt }, 'alert delivered');
     } else if (attempt >= maxAttempts) {
-      store.recordAlertDelivery(alert.id, { status: 'failed', attempts: attempt, nextAt: null, lastError, deliveredTo });
+      await store.recordAlertDelivery(alert.id, { status: 'failed', attempts: attempt, nextAt: null, lastError, deliveredTo });
       log.error({ alertId: alert.id, attempt, error: lastError }, 'alert delivery failed: no more retries');
     } else {
       const nextAt = Date.now() + backoff(attempt);
-      store.recordAlertDelivery(alert.id, { status: 'pending', attempts: attempt, nextAt, lastError, deliveredTo });
+      await store.recordAlertDelivery(alert.id, { status: 'pending', attempts: attempt, nextAt, lastError, deliveredTo });
       log.warn({ alertId: alert.id, attempt, error: lastError, retryAt: new Date(nextAt).toISOString() }, 'alert delivery failed, will retry');
     }
   };
 
   /** When the next alert is due, read without a write lock: a quiet queue costs the decisions nothing. */
-  const nextDue = (): number | null => {
+  const nextDue = async (): Promise<number | null> => {
     try {
-      return store.nextAlertDelivery();
+      return await store.nextAlertDelivery();
     } catch (error) {
       log.warn({ err: error }, 'cannot read the alert queue, retrying');
       return null;
     }
   };
 
-  const schedule = (): void => {
+  const schedule = async (): Promise<void> => {
     if (stopped) return;
-    const next = nextDue();
+    const next = await nextDue();
+    if (stopped) return;
     const wait = next === null ? pollMs : Math.max(0, Math.min(pollMs, next - Date.now()));
     timer = setTimeout(tick, wait);
     // The queue never keeps the process alive on its own.
@@ -112,20 +113,20 @@ export function startAlertDelivery(options: AlertDeliveryOptions): AlertDelivery
 
   const tick = (): void => {
     timer = null;
-    running = (async () => {
-      const next = nextDue();
+    const handleDue = async (): Promise<void> => {
+      const next = await nextDue();
       if (next === null || next > Date.now()) return;
       try {
-        const due = store.claimDueAlerts(new Date(), BATCH, leaseMs);
+        const due = await store.claimDueAlerts(new Date(), BATCH, leaseMs);
         await Promise.all(due.map((alert) => deliver(alert).catch((error: unknown) => log.error({ err: error, alertId: alert.id }, 'alert delivery crashed'))));
       } catch (error) {
         log.warn({ err: error }, 'cannot claim alerts, retrying');
       }
-    })();
-    void running.then(schedule);
+    };
+    running = handleDue().then(schedule);
   };
 
-  schedule();
+  running = schedule();
   return {
     async stop() {
       stopped = true;

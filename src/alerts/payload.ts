@@ -1,4 +1,5 @@
-import type { AlertDetails, AlertRecord } from '../store/store.js';
+import type { AlertDetails } from '../domain/alert.js';
+import type { AlertRecord } from '../store/roles/alerts.js';
 
 /** The JSON body of a webhook POST: the alert, flat, times in ISO 8601 UTC. */
 export interface AlertPayload extends AlertDetails {

@@ -14,7 +14,7 @@ import type { DecisionQueue } from '../guard/decision-queue.js';
 import type { Guard } from '../guard/guard.js';
 import type { GuardObserver } from '../guard/observer.js';
 import { settlementFromArgs } from '../guard/settlement-args.js';
-import type { AuditedDecision } from '../store/store.js';
+import type { AuditedDecision } from '../store/roles/decisions.js';
 import type { StasisChannelInfo } from './events.js';
 import type { StasisChannel } from './stasis-channel.js';
 
@@ -56,10 +56,10 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
   const now = deps.now ?? (() => new Date());
 
   /** An ALLOW that never reached the channel will not be dialled: give its reservation back now. */
-  const release = (decision: AuditedDecision, dialStatus: string, log: Logger): void => {
+  const release = async (decision: AuditedDecision, dialStatus: string, log: Logger): Promise<void> => {
     if (decision.result !== 'ALLOW') return;
     try {
-      const result = guard.settle(settlementFromArgs(decision.callId, '', dialStatus, now()));
+      const result = await guard.settle(settlementFromArgs(decision.callId, '', dialStatus, now()));
       observer.observeSettlement(result.outcome);
       log.info({ callId: decision.callId, dialStatus, outcome: result.outcome }, 'ALLOW not delivered: reservation released');
     } catch (err) {
@@ -77,7 +77,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
       const decision = outcome.value;
       reportDecision(observer, log, decision, request, started);
       const delivered = await channel.answer(decisionVariables(decision, decision.callId), until, continueTimeoutMs);
-      if (delivered === 'not-set') release(decision, channel.gone ? 'CANCEL' : 'NOT_DELIVERED', log);
+      if (delivered === 'not-set') await release(decision, channel.gone ? 'CANCEL' : 'NOT_DELIVERED', log);
       return;
     }
     if (outcome.kind === 'late') {
@@ -88,7 +88,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
         (decision) => {
           reportDecision(observer, log, decision, request, started);
           log.warn({ callId: decision.callId }, 'decision made after the answer deadline');
-          release(decision, 'NOT_DELIVERED', log);
+          return release(decision, 'NOT_DELIVERED', log);
         },
         (err: unknown) => log.warn({ err }, 'decision failed after the answer deadline'),
       );
@@ -105,7 +105,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
     const [callId = '', answered = '', dialStatus = ''] = args;
     let summary: string;
     try {
-      const result = guard.settle(settlementFromArgs(callId, answered, dialStatus, now()));
+      const result = await guard.settle(settlementFromArgs(callId, answered, dialStatus, now()));
       observer.observeSettlement(result.outcome);
       const level = result.outcome === 'settled' || result.outcome === 'settled_after_expiry' ? 'info' : 'warn';
       log[level]({ ...result, dialStatus }, 'settlement');

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { ConfigError, DialguardError, ValidationError } from '../errors.js';
-import type { Store, TokenRecord, TokenRole } from '../store/store.js';
+import type { TokenRecord, TokenRole, TokenStore } from '../store/roles/tokens.js';
 
 /**
  * Admin API tokens. A token is 32 random bytes, shown once; the store keeps only its sha256,
@@ -65,26 +65,26 @@ export function tokenNameProblem(name: string): string | null {
 }
 
 /** `auditor-1`, `auditor-2`…: the first free one. */
-function defaultName(store: Store, role: TokenRole): string {
-  const taken = new Set(store.listTokens().map((t) => t.name));
+async function defaultName(store: Pick<TokenStore, 'listTokens'>, role: TokenRole): Promise<string> {
+  const taken = new Set((await store.listTokens()).map((t) => t.name));
   let n = 1;
   while (taken.has(`${role}-${n}`)) n++;
   return `${role}-${n}`;
 }
 
-export function createToken(store: Store, options: { role: TokenRole; name?: string; actor: string }): IssuedToken {
-  const name = options.name ?? defaultName(store, options.role);
+export async function createToken(store: Pick<TokenStore, 'listTokens' | 'createToken'>, options: { role: TokenRole; name?: string; actor: string }): Promise<IssuedToken> {
+  const name = options.name ?? (await defaultName(store, options.role));
   const problem = tokenNameProblem(name);
   if (problem !== null) throw new ValidationError([{ field: 'name', message: problem }], 'token');
   const token = generateToken();
-  if (!store.createToken({ name, role: options.role, hash: hashToken(token), actor: options.actor })) {
+  if (!(await store.createToken({ name, role: options.role, hash: hashToken(token), actor: options.actor }))) {
     throw new DialguardError('DG_CONFLICT', `a token named "${name}" exists already: revoke it first or choose another name`);
   }
   return { name, role: options.role, token };
 }
 
-export function revokeToken(store: Store, name: string, actor: string): void {
-  if (!store.revokeToken(name, actor)) throw new DialguardError('DG_NOT_FOUND', `no live token is named "${name}"`);
+export async function revokeToken(store: Pick<TokenStore, 'revokeToken'>, name: string, actor: string): Promise<void> {
+  if (!(await store.revokeToken(name, actor))) throw new DialguardError('DG_NOT_FOUND', `no live token is named "${name}"`);
 }
 
 /**
@@ -92,24 +92,24 @@ export function revokeToken(store: Store, name: string, actor: string): void {
  * becomes the `admin` token (replacing a generated one). Without it, and with no admin token on
  * record, one is generated: the plaintext is returned, for `serve` to print once, and only then.
  */
-export function ensureAdminToken(store: Store, configured: string | null): string | null {
+export async function ensureAdminToken(store: TokenStore, configured: string | null): Promise<string | null> {
   if (configured !== null) {
     if (configured.length < MIN_CONFIGURED_TOKEN_LENGTH) {
       throw new ConfigError(`DIALGUARD_ADMIN_TOKEN must be at least ${MIN_CONFIGURED_TOKEN_LENGTH} characters (dialguard token create makes strong ones)`);
     }
     const hash = hashToken(configured);
-    const current = store.listTokens().find((t) => t.name === BOOTSTRAP_TOKEN_NAME);
+    const current = (await store.listTokens()).find((t) => t.name === BOOTSTRAP_TOKEN_NAME);
     if (current?.hash !== hash || current.role !== 'admin') {
-      store.replaceToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin', hash, actor: 'DIALGUARD_ADMIN_TOKEN' });
+      await store.replaceToken({ name: BOOTSTRAP_TOKEN_NAME, role: 'admin', hash, actor: 'DIALGUARD_ADMIN_TOKEN' });
     }
     return null;
   }
-  const tokens = store.listTokens();
+  const tokens = await store.listTokens();
   if (tokens.some((t) => t.role === 'admin')) return null;
-  const name = tokens.some((t) => t.name === BOOTSTRAP_TOKEN_NAME) ? defaultName(store, 'admin') : BOOTSTRAP_TOKEN_NAME;
+  const name = tokens.some((t) => t.name === BOOTSTRAP_TOKEN_NAME) ? await defaultName(store, 'admin') : BOOTSTRAP_TOKEN_NAME;
   const token = generateToken();
-  if (store.createToken({ name, role: 'admin', hash: hashToken(token), actor: 'first start' })) return token;
+  if (await store.createToken({ name, role: 'admin', hash: hashToken(token), actor: 'first start' })) return token;
   // Two dialguards started at once on a new database: the other one created (and printed) it.
-  if (store.listTokens().some((t) => t.role === 'admin')) return null;
+  if ((await store.listTokens()).some((t) => t.role === 'admin')) return null;
   throw new DialguardError('DG_CONFLICT', `could not create the first admin token "${name}"`);
 }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Decision, DecisionRequest } from '../domain/decision.js';
-import type { Runtime } from '../runtime.js';
+import type { Guard } from '../guard/guard.js';
 import { UsageError, type CommandIO } from './io.js';
 
 export const CHECK_HELP = `dialguard check --ext EXT --number NUMBER [--source ADDR] [--origin ORIGIN] [--at ISO-8601] [--json]
@@ -32,9 +32,9 @@ export function parseCheckArgs(args: string[]): { request: DecisionRequest; json
   };
 }
 
-export function runCheck(runtime: Runtime, args: string[], io: CommandIO): number {
+export async function runCheck(guard: Pick<Guard, 'check'>, args: string[], io: CommandIO): Promise<number> {
   const { request, json } = parseCheckArgs(args);
-  const decision = runtime.guard.check(request);
+  const decision = await guard.check(request);
   io.out(json ? JSON.stringify(toJson(decision)) : describe(decision));
   return decision.result === 'ALLOW' ? 0 : 1;
 }

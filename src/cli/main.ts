@@ -60,11 +60,11 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
       case 'serve':
         return await runServe(config, io);
       case 'check':
-        return await withRuntime(config, (runtime) => runCheck(runtime, commandArgs, io));
+        return await withRuntime(config, (runtime) => runCheck(runtime.guard, commandArgs, io));
       case 'policy':
-        return await withRuntime(config, (runtime) => runPolicy(runtime, commandArgs, io));
+        return await withRuntime(config, (runtime) => runPolicy({ guard: runtime.guard, policies: runtime.store }, commandArgs, io));
       case 'token':
-        return await withRuntime(config, (runtime) => runToken(runtime, commandArgs, io));
+        return await withRuntime(config, (runtime) => runToken(runtime.store, commandArgs, io));
       default:
         throw new UsageError(`unknown command "${command}"`, HELP);
     }

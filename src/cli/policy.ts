@@ -1,16 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { parseDocumentText, validateDocument } from '../policy/document.js';
-import type { Runtime } from '../runtime.js';
+import type { Guard } from '../guard/guard.js';
+import type { PolicyStore } from '../store/roles/policies.js';
 import { exportDocument, validateImport } from '../guard/policy-document.js';
 import { UsageError, type CommandIO } from './io.js';
 
 export const POLICY_HELP = `dialguard policy import FILE    replace every section the JSON file has, in one transaction
 dialguard policy export         print the whole policy as JSON (import takes it back)`;
 
-export function runPolicy(runtime: Runtime, args: string[], io: CommandIO): number {
+export interface PolicyCommandDeps {
+  guard: Pick<Guard, 'resolvePolicySet' | 'builtinDefaults'>;
+  policies: Pick<PolicyStore, 'loadPolicySet' | 'listExtensions' | 'importDocument'>;
+}
+
+export async function runPolicy({ guard, policies }: PolicyCommandDeps, args: string[], io: CommandIO): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === 'export') {
-    io.out(JSON.stringify(exportDocument(runtime.guard, runtime.store), null, 2));
+    io.out(JSON.stringify(await exportDocument(guard, policies), null, 2));
     return 0;
   }
   if (verb === 'import') {
@@ -23,8 +29,7 @@ export function runPolicy(runtime: Runtime, args: string[], io: CommandIO): numb
       throw new UsageError(`cannot read ${file}: ${(err as Error).message}`, POLICY_HELP);
     }
     const doc = validateDocument(parseDocumentText(text, file));
-    validateImport(runtime.guard, runtime.store, doc);
-    const summary = runtime.store.importDocument(doc, `cli:${process.env.USER ?? 'unknown'}`);
+    const summary = await policies.importDocument(doc, `cli:${process.env.USER ?? 'unknown'}`, (policy) => validateImport(guard, policy, doc));
     io.out(`imported ${file}: policy version ${summary.version}`);
     return 0;
   }

@@ -2,6 +2,7 @@ import { ariOrigin } from '../ari/client.js';
 import type { Config } from '../config/config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
+import { describeDatabase } from '../store/open-store.js';
 import type { CommandIO } from './io.js';
 
 /** Runs until SIGTERM or SIGINT, then shuts down in order; resolves with the exit status. */
@@ -14,9 +15,10 @@ export async function runServe(config: Config, io: CommandIO): Promise<number> {
     io.out(`dialguard admin token (shown only this once, only its hash is stored): ${server.generatedAdminToken}`);
   }
   if (config.ari) io.out(`dialguard ARI app "${config.ari.app}" on ${ariOrigin(config.ari.url)} as user "${config.ari.user}"`);
-  io.out(`dialguard database ${config.dbPath}`);
+  const database = describeDatabase(config.dbPath);
+  io.out(`dialguard database ${database}`);
   logger.info(
-    { agi: server.agi, http: server.http, db: config.dbPath, homeCountry: config.homeCountry, timezone: config.timezone },
+    { agi: server.agi, http: server.http, db: database, homeCountry: config.homeCountry, timezone: config.timezone },
     'dialguard started',
   );
 

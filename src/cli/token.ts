@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { createToken, revokeToken, TOKEN_ROLES } from '../auth/tokens.js';
-import type { Runtime } from '../runtime.js';
-import type { TokenRole } from '../store/store.js';
+import type { TokenRole, TokenStore } from '../store/roles/tokens.js';
 import { UsageError, type CommandIO } from './io.js';
 
 export const TOKEN_HELP = `dialguard token create --role auditor|admin [--name NAME]
@@ -11,28 +10,28 @@ dialguard token list            names and roles of the live tokens (never the to
 
 const cliActor = (): string => `cli:${process.env.USER ?? 'unknown'}`;
 
-export function runToken(runtime: Runtime, args: string[], io: CommandIO): number {
+export async function runToken(tokens: TokenStore, args: string[], io: CommandIO): Promise<number> {
   const [verb, ...rest] = args;
-  if (verb === 'create') return create(runtime, rest, io);
+  if (verb === 'create') return create(tokens, rest, io);
   if (verb === 'revoke') {
     const [name] = rest;
     if (!name || rest.length !== 1) throw new UsageError('token revoke takes one NAME', TOKEN_HELP);
-    revokeToken(runtime.store, name, cliActor());
+    await revokeToken(tokens, name, cliActor());
     io.out(`revoked token "${name}"`);
     return 0;
   }
   if (verb === 'list') {
-    for (const t of runtime.store.listTokens()) io.out(`${t.name}\t${t.role}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}`);
+    for (const t of await tokens.listTokens()) io.out(`${t.name}\t${t.role}\tcreated ${new Date(t.createdAt).toISOString()} by ${t.createdBy}`);
     return 0;
   }
   throw new UsageError(verb ? `unknown token command "${verb}"` : 'token needs create, revoke or list', TOKEN_HELP);
 }
 
-function create(runtime: Runtime, args: string[], io: CommandIO): number {
+async function create(tokens: TokenStore, args: string[], io: CommandIO): Promise<number> {
   const { values } = parseArgs({ args, options: { role: { type: 'string' }, name: { type: 'string' } }, allowPositionals: false, strict: true });
   const role = values.role as TokenRole | undefined;
   if (!role || !TOKEN_ROLES.includes(role)) throw new UsageError('--role must be auditor or admin', TOKEN_HELP);
-  const issued = createToken(runtime.store, { role, name: values.name, actor: cliActor() });
+  const issued = await createToken(tokens, { role, name: values.name, actor: cliActor() });
   // The token alone on stdout, so that TOKEN=$(dialguard token create …) works; the note goes to stderr.
   io.out(issued.token);
   io.err(`dialguard: created ${issued.role} token "${issued.name}"; it is shown only this once`);

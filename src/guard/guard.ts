@@ -1,17 +1,19 @@
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
-import { compilePolicy, type CompiledPolicy, type EngineEnv } from '../engine/engine.js';
 import type { Decision, DecisionRequest } from '../domain/decision.js';
+import type { Rate } from '../domain/rate.js';
+import { compilePolicy, type CompiledPolicy, type EngineEnv } from '../engine/engine.js';
+import type { ExtensionState } from '../engine/types.js';
 import type { GeoIp } from '../geo/geoip.js';
 import { BUILTIN_HIGH_RISK, type HighRiskList } from '../numbers/high-risk.js';
 import { defaultPolicy } from '../policy/defaults.js';
 import { mergePolicy } from '../policy/merge.js';
 import type { Policy } from '../policy/schema.js';
-import type { Rate } from '../domain/rate.js';
 import { compileRates, seedRates } from '../rates/rate-table.js';
-import type { AuditedDecision, AuthorizeOutcome, AuthorizeTx, SettlementRequest, SettlementResult, Store, StoredPolicySet, Verdict } from '../store/store.js';
+import type { AuditedDecision, AuthorizeOutcome, Decider, DecisionStore, ExtensionSnapshot, SettlementRequest, SettlementResult } from '../store/roles/decisions.js';
+import type { PolicyStore, StoredPolicySet } from '../store/roles/policies.js';
 
 export interface GuardOptions {
-  store: Store;
+  store: DecisionStore & Pick<PolicyStore, 'loadPolicySet' | 'getExtension'>;
   homeCountry: string;
   /** Timezone of the built-in default policy (its schedule and budget periods). */
   timezone: string;
@@ -30,16 +32,19 @@ export interface ResolvedPolicySet {
 
 export interface Guard {
   /** Decides, reserves and audits in one transaction. */
-  authorize(request: DecisionRequest): AuditedDecision;
+  authorize(request: DecisionRequest): Promise<AuditedDecision>;
   /** Several at once in one transaction (group commit); `startedAt` (hrtime) is when each arrived. */
-  authorizeBatch(items: ReadonlyArray<{ request: DecisionRequest; startedAt: bigint }>): AuthorizeOutcome[];
+  authorizeBatch(items: ReadonlyArray<{ request: DecisionRequest; startedAt: bigint }>): Promise<AuthorizeOutcome[]>;
   /** Dry run: the same decision, nothing reserved or recorded. */
-  check(request: DecisionRequest): Decision;
-  settle(settlement: SettlementRequest): SettlementResult;
+  check(request: DecisionRequest): Promise<Decision>;
+  settle(settlement: SettlementRequest): Promise<SettlementResult>;
   /** The secure defaults of the home country, before any site setting. */
   readonly builtinDefaults: Policy;
-  resolvePolicySet(stored?: StoredPolicySet): ResolvedPolicySet;
-  effectivePolicy(ext: string): Policy;
+  /** The stored policy with built-ins where the site set nothing. */
+  resolvePolicySet(stored: StoredPolicySet): ResolvedPolicySet;
+  /** The same, of the policy stored now. */
+  policySet(): Promise<ResolvedPolicySet>;
+  effectivePolicy(ext: string): Promise<Policy>;
 }
 
 interface Compiled {
@@ -65,7 +70,7 @@ export function createGuard(options: GuardOptions): Guard {
   const builtinRates = seedRates(getCountryCallingCode(homeCountry as CountryCode));
   let compiled: Compiled | null = null;
 
-  const resolvePolicySet = (stored: StoredPolicySet = store.loadPolicySet()): ResolvedPolicySet => ({
+  const resolvePolicySet = (stored: StoredPolicySet): ResolvedPolicySet => ({
     version: stored.version,
     defaults: mergePolicy(builtinDefaults, stored.defaults),
     rates: stored.rates ?? builtinRates,
@@ -74,9 +79,9 @@ export function createGuard(options: GuardOptions): Guard {
     site: stored.site,
   });
 
-  const compiledSet = (tx: AuthorizeTx): Compiled => {
-    if (compiled?.version === tx.version) return compiled;
-    const set = resolvePolicySet(tx.loadPolicySet());
+  const compiledSet = (policy: StoredPolicySet): Compiled => {
+    if (compiled?.version === policy.version) return compiled;
+    const set = resolvePolicySet(policy);
     const env: EngineEnv = {
       homeCountry,
       geoip,
@@ -85,20 +90,20 @@ export function createGuard(options: GuardOptions): Guard {
       blockedPrefixes: set.blockedPrefixes,
       denyUnknownExtensions: set.site.denyUnknownExtensions,
     };
-    compiled = { version: tx.version, set, env, policies: new Map(), shared: new Map() };
+    compiled = { version: policy.version, set, env, policies: new Map(), shared: new Map() };
     return compiled;
   };
 
-  const policyFor = (tx: AuthorizeTx): CompiledPolicy => {
-    const c = compiledSet(tx);
-    const key = tx.extension ? tx.extension.ext : '';
+  const policyFor = ({ policy: stored, extension }: ExtensionSnapshot): CompiledPolicy => {
+    const c = compiledSet(stored);
+    const key = extension ? extension.ext : '';
     let policy = c.policies.get(key);
     if (!policy) {
-      const overrides = tx.extension?.overrides ?? {};
+      const overrides = extension?.overrides ?? {};
       const shape = JSON.stringify(overrides);
       policy = c.shared.get(shape);
       if (!policy) {
-        policy = compilePolicy(mergePolicy(c.set.defaults, overrides), c.env, tx.version);
+        policy = compilePolicy(mergePolicy(c.set.defaults, overrides), c.env, stored.version);
         c.shared.set(shape, policy);
       }
       c.policies.set(key, policy);
@@ -106,30 +111,37 @@ export function createGuard(options: GuardOptions): Guard {
     return policy;
   };
 
-  const decide = (request: DecisionRequest, started: bigint) => (tx: AuthorizeTx): Verdict => {
-    const policy = policyFor(tx);
-    const extension = { known: tx.extension !== null, locked: tx.lock !== null, lockReason: tx.lock?.reason ?? null };
-    const usage = tx.usage(policy.timezone);
-    const query = policy.fraudQuery(request, extension);
-    if (query) {
-      const { velocity, breaker } = tx.fraudCounters(query);
-      usage.velocity = velocity;
-      if (breaker) usage.breaker = breaker;
-    }
-    const decision = policy.evaluate(request, extension, usage);
-    return { decision, latencyUs: Number(process.hrtime.bigint() - started) / 1000, timezone: policy.timezone };
-  };
+  /** The engine's two steps for one request: compile (or reuse) its policy and say what to read, then evaluate. */
+  const decider = (request: DecisionRequest, started: bigint): Decider => ({
+    plan(snapshot) {
+      const policy = policyFor(snapshot);
+      const extension: ExtensionState = { known: snapshot.extension !== null, locked: snapshot.lock !== null, lockReason: snapshot.lock?.reason ?? null };
+      return {
+        timezone: policy.timezone,
+        fraud: policy.fraudQuery(request, extension),
+        decide: (usage) => ({ decision: policy.evaluate(request, extension, usage), latencyUs: Number(process.hrtime.bigint() - started) / 1000 }),
+      };
+    },
+  });
+
+  const authorizeBatch: Guard['authorizeBatch'] = (items) =>
+    store.authorizeBatch(items.map(({ request, startedAt }) => ({ request, decider: decider(request, startedAt) })));
 
   return {
-    authorize: (request) => store.authorize(request, decide(request, process.hrtime.bigint())),
-    authorizeBatch: (items) => store.authorizeBatch(items.map(({ request, startedAt }) => ({ request, decide: decide(request, startedAt) }))),
-    check: (request) => store.evaluate(request, decide(request, process.hrtime.bigint())),
+    async authorize(request) {
+      const [outcome] = await authorizeBatch([{ request, startedAt: process.hrtime.bigint() }]);
+      if (!outcome?.ok) throw outcome?.error;
+      return outcome.decision;
+    },
+    authorizeBatch,
+    check: (request) => store.evaluate(request, decider(request, process.hrtime.bigint())),
     settle: (settlement) => store.settle(settlement),
     builtinDefaults,
     resolvePolicySet,
-    effectivePolicy(ext) {
-      const set = resolvePolicySet();
-      const record = store.getExtension(ext);
+    policySet: async () => resolvePolicySet(await store.loadPolicySet()),
+    async effectivePolicy(ext) {
+      const [stored, record] = await Promise.all([store.loadPolicySet(), store.getExtension(ext)]);
+      const set = resolvePolicySet(stored);
       return record ? mergePolicy(set.defaults, record.overrides) : set.defaults;
     },
   };

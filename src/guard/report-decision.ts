@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../domain/decision.js';
-import type { AuditedDecision } from '../store/store.js';
+import type { AuditedDecision } from '../store/roles/decisions.js';
 import type { GuardObserver } from './observer.js';
 
 /**

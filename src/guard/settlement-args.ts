@@ -1,4 +1,4 @@
-import type { SettlementRequest } from '../store/store.js';
+import type { SettlementRequest } from '../store/roles/decisions.js';
 
 /**
  * Settlement as the dialplan reports it: `${ANSWEREDTIME}` is empty when the call was never

@@ -7,7 +7,14 @@ import { DialguardError } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
-import type { Store } from '../store/store.js';
+import type { AlertStore } from '../store/roles/alerts.js';
+import type { AuditStore } from '../store/roles/audit.js';
+import type { CircuitBreakerStore } from '../store/roles/circuit-breaker.js';
+import type { HealthStore } from '../store/roles/health.js';
+import type { LockStore } from '../store/roles/locks.js';
+import type { PolicyStore } from '../store/roles/policies.js';
+import type { TokenStore } from '../store/roles/tokens.js';
+import type { UsageStore } from '../store/roles/usage.js';
 import { authenticate } from './authentication.js';
 import { alertRoutes } from './routes/alerts.js';
 import { errorHandler, notFoundHandler } from './errors.js';
@@ -25,9 +32,12 @@ import { typeboxValidatorCompiler } from './validation.js';
 
 export type { Readiness };
 
+/** The roles the admin API's plugins use between them; each plugin is handed its own. */
+export type AdminStore = PolicyStore & LockStore & AuditStore & UsageStore & TokenStore & AlertStore & CircuitBreakerStore & HealthStore;
+
 export interface AppDeps {
   guard: Guard;
-  store: Store;
+  store: AdminStore;
   logger: Logger;
   metrics: Metrics;
   /** Asked by GET /readyz; the database is checked there. */
@@ -63,14 +73,15 @@ const protectedScope: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => 
   await app.register(metricsRoutes, { metrics });
   await app.register(
     async (api) => {
-      await api.register(policyDefaultsRoutes, { guard, store });
-      await api.register(extensionRoutes, { guard, store });
-      await api.register(listRoutes, { guard, store });
-      await api.register(decisionRoutes, { store });
-      await api.register(eventRoutes, { store, metrics });
-      await api.register(usageRoutes, { guard, store });
+      // Each plugin gets the roles it uses, no more.
+      await api.register(policyDefaultsRoutes, { guard, policies: store });
+      await api.register(extensionRoutes, { guard, policies: store, locks: store, usage: store });
+      await api.register(listRoutes, { guard, policies: store });
+      await api.register(decisionRoutes, { audit: store });
+      await api.register(eventRoutes, { audit: store, metrics });
+      await api.register(usageRoutes, { guard, usage: store });
       await api.register(simulateRoutes, { guard });
-      await api.register(alertRoutes, { guard, store });
+      await api.register(alertRoutes, { guard, alerts: store, breaker: store, audit: store });
     },
     { prefix: '/api/v1' },
   );
@@ -109,7 +120,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       security: [{ bearer: [] }],
     },
   });
-  await app.register(healthRoutes, { store: deps.store, readiness: deps.readiness });
+  await app.register(healthRoutes, { health: deps.store, readiness: deps.readiness });
   // The dashboard's files are public (they hold no data); everything they show comes from the protected API.
   await app.register(dashboardStatic);
   await app.register(protectedScope, deps);

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { bearerToken, verifyToken, type Principal } from '../auth/tokens.js';
 import { DialguardError } from '../errors.js';
-import type { Store } from '../store/store.js';
+import type { TokenStore } from '../store/roles/tokens.js';
 
 /** `read` routes are open to auditors; `write` routes need an admin token. */
 export type Access = 'read' | 'write';
@@ -25,10 +25,10 @@ const READ_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD']);
  * stops working at once, in every guard process. Refusals are logged with the token's name at
  * most, never the token.
  */
-export function authenticate(store: Store) {
+export function authenticate(tokens: Pick<TokenStore, 'listTokens'>) {
   return async function authenticateRequest(request: FastifyRequest): Promise<void> {
     const token = bearerToken(request.headers.authorization);
-    const principal = token === null ? null : verifyToken(store.listTokens(), token);
+    const principal = token === null ? null : verifyToken(await tokens.listTokens(), token);
     const where = { method: request.method, url: request.url, ip: request.ip };
     if (principal === null) {
       const why = token === null ? 'no bearer token' : 'unknown or revoked token';

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../store/store.js';
+import type { DecisionRecord } from '../store/roles/audit.js';
 import { DECISION_COLUMNS, decisionDetailView, decisionView } from './decision-views.js';
 
 export type ExportFormat = 'csv' | 'ndjson';
@@ -35,10 +35,10 @@ const ndjsonLine = (d: DecisionRecord): string => `${JSON.stringify(decisionDeta
  * a batch at a time, memory stays flat whatever the number of decisions. CSV has the flat
  * columns; NDJSON has every field, every check's outcome included.
  */
-export function* exportChunks(records: Iterable<DecisionRecord>, format: ExportFormat): Generator<string> {
+export async function* exportChunks(records: AsyncIterable<DecisionRecord>, format: ExportFormat): AsyncGenerator<string> {
   const line = format === 'csv' ? csvLine : ndjsonLine;
   let chunk = format === 'csv' ? `${DECISION_COLUMNS.join(',')}\r\n` : '';
-  for (const record of records) {
+  for await (const record of records) {
     chunk += line(record);
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;

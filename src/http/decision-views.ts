@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { Decision } from '../domain/decision.js';
-import type { DecisionRecord, ReservationRecord, SettlementRecord } from '../store/store.js';
+import type { DecisionRecord, SettlementRecord } from '../store/roles/audit.js';
+import type { ReservationRecord } from '../store/roles/usage.js';
 import { IsoTime, Money, Nullable, iso, money } from './schemas.js';
 
 /** The audit as the admin API shows it: flat (so CSV and JSON share the columns), times ISO, money in currency units. */

@@ -6,7 +6,7 @@ import { validateDocument, type RateEntry } from '../policy/document.js';
 import { mergePolicy } from '../policy/merge.js';
 import type { PolicyOverrides } from '../policy/schema.js';
 import { validateOverrides, validatePolicy } from '../policy/validate.js';
-import type { Store } from '../store/store.js';
+import type { PolicyState, StoredPolicySet } from '../store/roles/policies.js';
 
 /**
  * Every policy write is checked as it will be used, before anything is stored: the merged,
@@ -25,14 +25,15 @@ function rerooted(check: () => void, from: string, to = ''): void {
   }
 }
 
-export function checkExtensionPolicy(guard: Guard, overrides: PolicyOverrides): void {
+/** `policy`: the stored policy the extension will inherit from. */
+export function checkExtensionPolicy(guard: Guard, policy: StoredPolicySet, overrides: PolicyOverrides): void {
   validateOverrides(overrides);
-  validatePolicy(mergePolicy(guard.resolvePolicySet().defaults, overrides));
+  validatePolicy(mergePolicy(guard.resolvePolicySet(policy).defaults, overrides));
 }
 
 /** New defaults must be valid themselves and under every extension that inherits them. */
-export function checkDefaultsPolicy(guard: Guard, store: Store, defaults: PolicyOverrides): void {
-  rerooted(() => validateImport(guard, store, { defaults }), '/defaults');
+export function checkDefaultsPolicy(guard: Guard, policy: PolicyState, defaults: PolicyOverrides): void {
+  rerooted(() => validateImport(guard, policy, { defaults }), '/defaults');
 }
 
 export function checkRates(rates: RateEntry[]): void {

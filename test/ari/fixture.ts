@@ -95,7 +95,7 @@ export interface FixtureOptions {
 
 export async function startAriFixture(options: FixtureOptions = {}): Promise<AriFixture> {
   const asterisk = await startAsteriskAri({ user: ARI_USER, password: ARI_PASSWORD, ...options.asterisk });
-  const db = tempGuard(POLICY);
+  const db = await tempGuard(POLICY);
   const logs = captureLogs();
   const observer = countingObserver();
   const queue = createDecisionQueue(db.guard);
@@ -144,9 +144,9 @@ export async function leaves(channel: AriChannel, withinMs = 5000): Promise<stri
   }
 }
 
-export async function until(condition: () => boolean, timeoutMs = 5000, what = 'condition'): Promise<void> {
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -30,7 +30,7 @@ describe('dialguard serve with ARI', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'dialguard-ari-'));
     const db = join(dir, 'dialguard.db');
-    seedPolicy(db, POLICY);
+    await seedPolicy(db, POLICY);
     asterisk = await startAsteriskAri({ user: ARI_USER, password: ARI_PASSWORD });
     serve = await startServe(db, {
       DIALGUARD_ARI_URL: asterisk.url,

@@ -44,10 +44,10 @@ describe('Stasis(dialguard,authorize,…)', () => {
     const f = await start();
     const channel = authorize(f, '1001', '13125550123');
     await leaves(channel);
-    const decision = f.db.store.getDecision(channel.vars().DIALGUARD_CALL_ID as string);
+    const decision = await f.db.store.getDecision(channel.vars().DIALGUARD_CALL_ID as string);
     expect(decision).toMatchObject({ transport: 'ari', extension: '1001', dialled: '13125550123', sourceAddress: LAN, origin: 'phone', result: 'ALLOW' });
     expect(decision?.meta).toMatchObject({ channel: channel.name, uniqueid: channel.id });
-    expect(f.db.store.getReservation(decision?.callId as string)?.status).toBe('active');
+    expect((await f.db.store.getReservation(decision?.callId as string))?.status).toBe('active');
     expect(f.observer.decisions).toEqual([{ result: 'ALLOW', reason: 'allowed', transport: 'ari' }]);
     expect(f.logs.messages('decision')[0]).toMatchObject({ channel: channel.name, uniqueid: channel.id, result: 'ALLOW', e164: '+13125550123' });
   });
@@ -69,7 +69,7 @@ describe('Stasis(dialguard,authorize,…)', () => {
     const f = await start();
     const channel = f.asterisk.stasis(['authorize', '', '13125550123', LAN, ''], { caller: '1001' });
     await leaves(channel);
-    const decision = f.db.store.getDecision(channel.vars().DIALGUARD_CALL_ID as string);
+    const decision = await f.db.store.getDecision(channel.vars().DIALGUARD_CALL_ID as string);
     expect(decision).toMatchObject({ extension: '1001', origin: 'phone', result: 'ALLOW' });
   });
 
@@ -112,11 +112,11 @@ describe('the answer deadline (Asterisk waits in Stasis forever for a silent app
     const channel = authorize(f, 'late-1', '13125550123');
     await leaves(channel);
     expect(channel.vars().DIALGUARD_REASON).toBe('guard_error');
-    await until(() => f.db.store.listDecisions({ ext: 'late-1' }, { limit: 5 }).length === 1, 2000, 'the late decision');
-    const [decision] = f.db.store.listDecisions({ ext: 'late-1' }, { limit: 5 });
+    await until(async () => (await f.db.store.listDecisions({ ext: 'late-1' }, { limit: 5 })).length === 1, 2000, 'the late decision');
+    const [decision] = await f.db.store.listDecisions({ ext: 'late-1' }, { limit: 5 });
     expect(decision?.result).toBe('ALLOW');
-    await until(() => f.db.store.getReservation(decision?.callId as string)?.status === 'settled', 2000, 'the release');
-    expect(f.db.store.getReservation(decision?.callId as string)).toMatchObject({ answeredSeconds: 0, dialStatus: 'NOT_DELIVERED', costMicros: 0 });
+    await until(async () => (await f.db.store.getReservation(decision?.callId as string))?.status === 'settled', 2000, 'the release');
+    expect(await f.db.store.getReservation(decision?.callId as string)).toMatchObject({ answeredSeconds: 0, dialStatus: 'NOT_DELIVERED', costMicros: 0 });
   });
 
   it('when Asterisk answers too slowly, continues without the remaining variables: the dialplan fails closed', async () => {
@@ -127,9 +127,9 @@ describe('the answer deadline (Asterisk waits in Stasis forever for a silent app
     expect(channel.vars().DIALGUARD_RESULT).toBeUndefined();
     expect(channel.continues).toBe(1);
     // The ALLOW never reached the dialplan: its reservation is not left to expire.
-    const [decision] = f.db.store.listDecisions({ ext: 'slow-1' }, { limit: 5 });
+    const [decision] = await f.db.store.listDecisions({ ext: 'slow-1' }, { limit: 5 });
     expect(decision?.result).toBe('ALLOW');
-    await until(() => f.db.store.getReservation(decision?.callId as string)?.status === 'settled', 2000, 'the release');
+    await until(async () => (await f.db.store.getReservation(decision?.callId as string))?.status === 'settled', 2000, 'the release');
   });
 });
 
@@ -162,9 +162,9 @@ describe('a caller hanging up while the guard decides', () => {
       expect(channel.operations.filter((o) => o.status === 404).length).toBeLessThanOrEqual(1);
       expect(channel.operations.some((o) => o.op === 'continue')).toBe(false);
       expect(channel.vars().DIALGUARD_RESULT).toBeUndefined();
-      const [decision] = f.db.store.listDecisions({ ext: 'hangup-1' }, { limit: 5 });
+      const [decision] = await f.db.store.listDecisions({ ext: 'hangup-1' }, { limit: 5 });
       expect(decision).toMatchObject({ result: 'ALLOW', transport: 'ari' });
-      expect(f.db.store.getReservation(decision?.callId as string)).toMatchObject({ status: 'settled', dialStatus: 'CANCEL', costMicros: 0 });
+      expect(await f.db.store.getReservation(decision?.callId as string)).toMatchObject({ status: 'settled', dialStatus: 'CANCEL', costMicros: 0 });
       expect(rejections).toEqual([]);
     } finally {
       process.off('unhandledRejection', onRejection);
@@ -179,8 +179,8 @@ describe('a caller hanging up while the guard decides', () => {
     f.asterisk.hangup(channel);
     await f.app.idle();
     expect(channel.operations).toEqual([]);
-    const [decision] = f.db.store.listDecisions({ ext: 'hangup-2' }, { limit: 5 });
-    expect(f.db.store.getReservation(decision?.callId as string)?.dialStatus).toBe('CANCEL');
+    const [decision] = await f.db.store.listDecisions({ ext: 'hangup-2' }, { limit: 5 });
+    expect((await f.db.store.getReservation(decision?.callId as string))?.dialStatus).toBe('CANCEL');
   });
 
   it('a channel gone between two requests only costs a 404: later channels are served as usual', async () => {
@@ -203,9 +203,9 @@ describe('Stasis(dialguard,settle,CALL_ID,ANSWEREDTIME,DIALSTATUS)', () => {
     const before = f.asterisk.requests.length;
 
     const settle = f.asterisk.stasisOnDeadChannel(['settle', callId, '600', 'ANSWER']);
-    await until(() => f.db.store.getReservation(callId)?.status === 'settled', 2000, 'the settlement');
+    await until(async () => (await f.db.store.getReservation(callId))?.status === 'settled', 2000, 'the settlement');
     await f.app.idle();
-    expect(f.db.store.getReservation(callId)).toMatchObject({ answeredSeconds: 600, dialStatus: 'ANSWER' });
+    expect(await f.db.store.getReservation(callId)).toMatchObject({ answeredSeconds: 600, dialStatus: 'ANSWER' });
     expect(f.observer.settlements).toEqual(['settled']);
     expect(settle.operations).toEqual([]);
     expect(f.asterisk.requests.slice(before)).toEqual([]);
@@ -219,7 +219,7 @@ describe('Stasis(dialguard,settle,CALL_ID,ANSWEREDTIME,DIALSTATUS)', () => {
     const settle = f.asterisk.stasis(['settle', callId, '', 'BUSY']);
     expect(await leaves(settle)).toBe('continued');
     expect(settle.vars()).toEqual({ DIALGUARD_SETTLED: `settled ${callId}` });
-    expect(f.db.store.getReservation(callId)).toMatchObject({ status: 'settled', answeredSeconds: 0, dialStatus: 'BUSY', costMicros: 0 });
+    expect(await f.db.store.getReservation(callId)).toMatchObject({ status: 'settled', answeredSeconds: 0, dialStatus: 'BUSY', costMicros: 0 });
   });
 
   it('an unknown call id from a hangup handler is harmless', async () => {
@@ -241,8 +241,8 @@ describe('many calls at once', () => {
     const results = channels.map((c) => c.vars());
     expect(results.filter((v) => v.DIALGUARD_RESULT === 'ALLOW')).toHaveLength(5);
     expect(results.filter((v) => v.DIALGUARD_REASON === 'budget_concurrency')).toHaveLength(195);
-    expect(f.db.store.activeReservations(new Date(), 'busy')).toHaveLength(5);
-    expect(f.db.store.listDecisions({ ext: 'busy' }, { limit: 500 })).toHaveLength(200);
+    expect(await f.db.store.activeReservations(new Date(), 'busy')).toHaveLength(5);
+    expect(await f.db.store.listDecisions({ ext: 'busy' }, { limit: 500 })).toHaveLength(200);
     expect(channels.every((c) => c.continues === 1)).toBe(true);
   }, 30_000);
 });

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureAdminToken, hashToken, verifyToken } from '../../src/auth/tokens.js';
 import { main } from '../../src/cli/main.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/roles/index.js';
 
 let dir: string;
 let db: string;
@@ -22,12 +22,12 @@ async function dialguard(...args: string[]) {
   return { status, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-function withStore<T>(fn: (store: Store) => T): T {
+async function withStore<T>(fn: (store: Store) => T | Promise<T>): Promise<T> {
   const store = createSqliteStore({ path: db });
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -37,7 +37,7 @@ describe('dialguard token', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^dg_[A-Za-z0-9_-]{43}$/);
     expect(r.stderr).toContain('created auditor token "auditor-1"; it is shown only this once');
-    const tokens = withStore((s) => s.listTokens());
+    const tokens = await withStore((s) => s.listTokens());
     expect(tokens).toMatchObject([{ name: 'auditor-1', role: 'auditor', hash: hashToken(r.stdout) }]);
     expect(JSON.stringify(tokens)).not.toContain(r.stdout);
     expect(verifyToken(tokens, r.stdout)).toMatchObject({ name: 'auditor-1', role: 'auditor' });
@@ -56,7 +56,7 @@ describe('dialguard token', () => {
   it('revokes a token by name, after which the name can be reused', async () => {
     const created = await dialguard('token', 'create', '--role', 'auditor', '--name', 'grafana');
     expect(await dialguard('token', 'revoke', 'grafana')).toMatchObject({ status: 0, stdout: 'revoked token "grafana"' });
-    expect(withStore((s) => verifyToken(s.listTokens(), created.stdout))).toBeNull();
+    expect(await withStore(async (s) => verifyToken(await s.listTokens(), created.stdout))).toBeNull();
     expect(await dialguard('token', 'revoke', 'grafana')).toMatchObject({ status: 2, stderr: expect.stringContaining('no live token is named "grafana"') });
     expect((await dialguard('token', 'create', '--role', 'auditor', '--name', 'grafana')).status).toBe(0);
   });
@@ -69,37 +69,37 @@ describe('dialguard token', () => {
 });
 
 describe('the admin token on first start', () => {
-  it('is generated once, when no admin token exists, and only its hash is kept', () => {
-    withStore((store) => {
-      const token = ensureAdminToken(store, null);
+  it('is generated once, when no admin token exists, and only its hash is kept', async () => {
+    await withStore(async (store) => {
+      const token = await ensureAdminToken(store, null);
       expect(token).toMatch(/^dg_/);
-      expect(verifyToken(store.listTokens(), token as string)).toMatchObject({ name: 'admin', role: 'admin' });
-      expect(ensureAdminToken(store, null)).toBeNull();
+      expect(verifyToken(await store.listTokens(), token as string)).toMatchObject({ name: 'admin', role: 'admin' });
+      expect(await ensureAdminToken(store, null)).toBeNull();
     });
   });
 
-  it('is generated again if every admin token was revoked', () => {
-    withStore((store) => {
-      ensureAdminToken(store, null);
-      store.revokeToken('admin', 'test');
-      expect(ensureAdminToken(store, null)).toMatch(/^dg_/);
+  it('is generated again if every admin token was revoked', async () => {
+    await withStore(async (store) => {
+      await ensureAdminToken(store, null);
+      await store.revokeToken('admin', 'test');
+      expect(await ensureAdminToken(store, null)).toMatch(/^dg_/);
     });
   });
 
-  it('comes from DIALGUARD_ADMIN_TOKEN when set, replacing a generated one', () => {
-    withStore((store) => {
-      const generated = ensureAdminToken(store, null) as string;
+  it('comes from DIALGUARD_ADMIN_TOKEN when set, replacing a generated one', async () => {
+    await withStore(async (store) => {
+      const generated = (await ensureAdminToken(store, null)) as string;
       const configured = 'a-long-configured-admin-secret';
-      expect(ensureAdminToken(store, configured)).toBeNull();
-      expect(verifyToken(store.listTokens(), configured)).toMatchObject({ name: 'admin', role: 'admin' });
-      expect(verifyToken(store.listTokens(), generated)).toBeNull();
-      ensureAdminToken(store, configured);
-      expect(store.listTokens()).toHaveLength(1);
+      expect(await ensureAdminToken(store, configured)).toBeNull();
+      expect(verifyToken(await store.listTokens(), configured)).toMatchObject({ name: 'admin', role: 'admin' });
+      expect(verifyToken(await store.listTokens(), generated)).toBeNull();
+      await ensureAdminToken(store, configured);
+      expect(await store.listTokens()).toHaveLength(1);
     });
   });
 
-  it('refuses a configured token too short to be safe', () => {
-    withStore((store) => expect(() => ensureAdminToken(store, 'admin')).toThrow(/at least 16 characters/));
+  it('refuses a configured token too short to be safe', async () => {
+    await withStore((store) => expect(ensureAdminToken(store, 'admin')).rejects.toThrow(/at least 16 characters/));
   });
 });
 
@@ -112,9 +112,9 @@ describe('the first admin token when two dialguards start at once on a new datab
       // b looks before a writes, as the second process of a race would: make its look stale.
       const listTokens = b.listTokens.bind(b);
       let first = true;
-      b.listTokens = () => (first ? ((first = false), []) : listTokens());
-      const fromA = ensureAdminToken(a, null);
-      const fromB = ensureAdminToken(b, null);
+      b.listTokens = async () => (first ? ((first = false), []) : listTokens());
+      const fromA = await ensureAdminToken(a, null);
+      const fromB = await ensureAdminToken(b, null);
       expect(fromA).toMatch(/^dg_/);
       expect(fromB).toBeNull();
     } finally {

@@ -31,9 +31,9 @@ describe('the live decision stream', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/event-stream');
 
-    const denied = t.guard.authorize({ extension: '1001', dialled: '0115352123456', source: '10.0.0.5:5060', origin: 'phone', at: new Date(), transport: 'agi' });
+    const denied = await t.guard.authorize({ extension: '1001', dialled: '0115352123456', source: '10.0.0.5:5060', origin: 'phone', at: new Date(), transport: 'agi' });
     t.metrics.observeDecision(denied, 'agi', 0.001);
-    const allowed = t.guard.authorize({ extension: '1002', dialled: '2125550123', source: '10.0.0.5:5060', origin: 'phone', at: new Date(), transport: 'agi' });
+    const allowed = await t.guard.authorize({ extension: '1002', dialled: '2125550123', source: '10.0.0.5:5060', origin: 'phone', at: new Date(), transport: 'agi' });
     t.metrics.observeDecision(allowed, 'agi', 0.001);
 
     const received = await events(response.body as ReadableStream<Uint8Array>, 2);

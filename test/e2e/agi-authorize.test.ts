@@ -20,7 +20,7 @@ const LAN = '192.168.1.20:5060';
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dialguard-e2e-'));
   db = join(dir, 'dialguard.db');
-  seedPolicy(db, {
+  await seedPolicy(db, {
     defaults: {
       destinations: { allowCountries: ['US', 'CA', 'GB'], blockedPrefixes: ['+1212555'] },
       budget: { dailySpend: 25, monthlySpend: 300, dailyMinutes: 600, maxConcurrent: 2, maxCallSeconds: 3600 },
@@ -47,7 +47,7 @@ beforeAll(async () => {
     ],
     site: { denyUnknownExtensions: false },
   });
-  lockExtension(db, 'locked', 'password leaked');
+  await lockExtension(db, 'locked', 'password leaked');
   serve = await startServe(db);
 });
 

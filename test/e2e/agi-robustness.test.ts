@@ -18,10 +18,10 @@ let dir: string;
 let db: string;
 const running: ServeProcess[] = [];
 
-beforeEach(() => {
+beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dialguard-e2e-'));
   db = join(dir, 'dialguard.db');
-  seedPolicy(db, { extensions: { pool: { budget: { maxConcurrent: 5 } } } });
+  await seedPolicy(db, { extensions: { pool: { budget: { maxConcurrent: 5 } } } });
 });
 afterEach(async () => {
   await Promise.all(running.splice(0).map((s) => s.stop()));

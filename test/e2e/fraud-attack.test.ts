@@ -48,7 +48,7 @@ interface Site {
 async function startSite(env: Record<string, string>): Promise<Site> {
   const dir = mkdtempSync(join(tmpdir(), 'dialguard-fraud-'));
   const db = join(dir, 'dialguard.db');
-  seedPolicy(db, SITE);
+  await seedPolicy(db, SITE);
   const serve = await startServe(db, env);
   return {
     dir,

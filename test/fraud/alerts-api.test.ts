@@ -28,9 +28,11 @@ async function post(url: string, token = t.admin, payload?: unknown) {
 }
 
 /** Four calls to four new countries within a second: the fourth breaches novelty and locks 2001. */
-function attack(): string[] {
+async function attack(): Promise<string[]> {
   const start = Date.now() - 10_000;
-  return Array.from({ length: 4 }, (_, i) => t.guard.authorize(call('2001', attackNumber(i).number, new Date(start + i * 100), '80.128.0.1:5060')).callId);
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) ids.push((await t.guard.authorize(call('2001', attackNumber(i).number, new Date(start + i * 100), '80.128.0.1:5060'))).callId);
+  return ids;
 }
 
 interface AlertItem {
@@ -46,7 +48,7 @@ interface AlertItem {
 describe('GET /api/v1/alerts', () => {
   it('lists the breach, the lock and the warnings of an attack, newest first, to an auditor', async () => {
     t = await testApp(OPEN_SITE);
-    const ids = attack();
+    const ids = await attack();
     const { status, body } = await get('/alerts');
     expect(status).toBe(200);
     const items = body.items as AlertItem[];
@@ -66,7 +68,7 @@ describe('GET /api/v1/alerts', () => {
 
   it('filters by extension, kind and acknowledgement, and pages with a cursor', async () => {
     t = await testApp(OPEN_SITE);
-    attack();
+    await attack();
     expect(((await get('/alerts?kind=lock')).body.items as AlertItem[]).map((a) => a.kind)).toEqual(['lock']);
     expect((await get('/alerts?ext=1001')).body.items).toEqual([]);
     const first = await get('/alerts?limit=2');
@@ -81,20 +83,20 @@ describe('GET /api/v1/alerts', () => {
 describe('POST /api/v1/alerts/:id/ack', () => {
   it('records who acknowledged an alert, keeps the first acknowledgement, and unlocks nothing', async () => {
     t = await testApp(OPEN_SITE);
-    attack();
+    await attack();
     const [lock] = (await get('/alerts?kind=lock')).body.items as AlertItem[];
     const acked = await post(`/alerts/${lock?.id}/ack`);
     expect(acked).toMatchObject({ status: 200, body: { id: lock?.id, acknowledged: { by: 'alice' } } });
     const again = await post(`/alerts/${lock?.id}/ack`);
     expect(again.body.acknowledged).toEqual(acked.body.acknowledged);
     expect((await get('/alerts?acknowledged=true')).body.items).toHaveLength(1);
-    expect(t.store.getLock('2001')).not.toBeNull();
+    expect(await t.store.getLock('2001')).not.toBeNull();
     expect((await get(`/alerts/${lock?.id}`)).body).toMatchObject({ acknowledged: { by: 'alice' } });
   });
 
   it('is for admins only, and answers 404 for an unknown alert', async () => {
     t = await testApp(OPEN_SITE);
-    attack();
+    await attack();
     const [lock] = (await get('/alerts')).body.items as AlertItem[];
     expect((await post(`/alerts/${lock?.id}/ack`, t.auditor)).status).toBe(403);
     expect((await post('/alerts/01JD0000000000000000000000/ack')).body).toMatchObject({ error: 'DG_NOT_FOUND' });
@@ -114,7 +116,7 @@ describe('the circuit breaker over the API', () => {
     expect(await post('/circuit-breaker', t.admin, { internationalSpendPerHour: 0.5 })).toMatchObject({ status: 200, body: { internationalSpendPerHour: 0.5 } });
 
     // A one-hour call to London at 0.01 a minute reserves 0.60: over 0.50.
-    const d = t.guard.authorize(call('1001', '011442079460000', new Date()));
+    const d = await t.guard.authorize(call('1001', '011442079460000', new Date()));
     expect(d.reason).toBe('velocity_exceeded');
     expect((await get('/circuit-breaker')).body).toMatchObject({ state: 'open', openedBy: { ext: '1001', callId: d.callId } });
     expect((await post('/circuit-breaker/reset', t.auditor)).status).toBe(403);
@@ -125,9 +127,9 @@ describe('the circuit breaker over the API', () => {
 describe('GET /api/v1/shadow-denials', () => {
   it('lists the calls shadow mode let through with the reason enforce mode would have given and every failed check', async () => {
     t = await testApp(OPEN_SITE);
-    const jamaica = t.guard.authorize(call('trial', '18765551234', new Date(), '80.128.0.1:5060'));
-    const premium = t.guard.authorize(call('trial', '19002345678', new Date()));
-    const fine = t.guard.authorize(call('trial', '12125550123', new Date()));
+    const jamaica = await t.guard.authorize(call('trial', '18765551234', new Date(), '80.128.0.1:5060'));
+    const premium = await t.guard.authorize(call('trial', '19002345678', new Date()));
+    const fine = await t.guard.authorize(call('trial', '12125550123', new Date()));
     for (const d of [jamaica, premium, fine]) expect(d).toMatchObject({ result: 'ALLOW', reason: 'allowed' });
 
     const { body } = await get('/shadow-denials');
@@ -144,7 +146,7 @@ describe('GET /api/v1/shadow-denials', () => {
     ]);
     expect(((await get('/shadow-denials?reason=destination_country_denied')).body.items as Array<{ id: string }>).map((d) => d.id)).toEqual([jamaica.callId]);
     // The audit keeps what enforce mode would have done.
-    expect(t.store.getDecision(jamaica.callId)).toMatchObject({ result: 'ALLOW', mode: 'shadow', wouldDeny: true, wouldReason: 'destination_country_denied' });
-    expect(t.store.getDecision(fine.callId)).toMatchObject({ mode: 'shadow', wouldDeny: false, wouldReason: 'allowed' });
+    expect(await t.store.getDecision(jamaica.callId)).toMatchObject({ result: 'ALLOW', mode: 'shadow', wouldDeny: true, wouldReason: 'destination_country_denied' });
+    expect(await t.store.getDecision(fine.callId)).toMatchObject({ mode: 'shadow', wouldDeny: false, wouldReason: 'allowed' });
   });
 });

@@ -19,90 +19,92 @@ const TEN = newYork('2026-11-17T10:00:00').getTime();
 let t: TempGuard;
 afterEach(() => t?.close());
 
-function siteWithLimit(limit: number): TempGuard {
-  const g = tempGuard(SITE);
-  g.store.setCircuitBreakerLimit(limit * 1e6, 'alice', new Date(TEN));
+async function siteWithLimit(limit: number): Promise<TempGuard> {
+  const g = await tempGuard(SITE);
+  await g.store.setCircuitBreakerLimit(limit * 1e6, 'alice', new Date(TEN));
   return g;
 }
 
 /** Ten extensions, one call abroad each, a second apart from 10:00:00: 100.00 reserved. */
-function fillTheHour(): string[] {
-  return Array.from({ length: 10 }, (_, i) => {
-    const d = t.guard.authorize(call(`b${i}`, LONDON, new Date(TEN + seconds(i))));
+async function fillTheHour(): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const d = await t.guard.authorize(call(`b${i}`, LONDON, new Date(TEN + seconds(i))));
     expect(d.result).toBe('ALLOW');
-    return d.callId;
-  });
+    ids.push(d.callId);
+  }
+  return ids;
 }
 
 describe('the site circuit breaker on international spend', () => {
-  it('starts with a limit of 500.00 an hour', () => {
-    t = tempGuard(SITE);
-    expect(t.store.circuitBreaker(new Date(TEN))).toMatchObject({ open: false, limitMicros: 500_000_000, spentMicros: 0, openedBy: null });
+  it('starts with a limit of 500.00 an hour', async () => {
+    t = await tempGuard(SITE);
+    expect(await t.store.circuitBreaker(new Date(TEN))).toMatchObject({ open: false, limitMicros: 500_000_000, spentMicros: 0, openedBy: null });
   });
 
-  it('opens on the call that would cross the limit, across extensions, and then stops international calls for everyone', () => {
-    t = siteWithLimit(100);
-    fillTheHour();
-    expect(t.store.circuitBreaker(new Date(TEN + seconds(10)))).toMatchObject({ open: false, spentMicros: 100_000_000 });
+  it('opens on the call that would cross the limit, across extensions, and then stops international calls for everyone', async () => {
+    t = await siteWithLimit(100);
+    await fillTheHour();
+    expect(await t.store.circuitBreaker(new Date(TEN + seconds(10)))).toMatchObject({ open: false, spentMicros: 100_000_000 });
 
-    const crossing = t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(10))));
+    const crossing = await t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(10))));
     expect(crossing).toMatchObject({ result: 'DENY', reason: 'velocity_exceeded', grant: null });
-    expect(t.store.circuitBreaker(new Date(TEN + seconds(11)))).toMatchObject({
+    expect(await t.store.circuitBreaker(new Date(TEN + seconds(11)))).toMatchObject({
       open: true,
       openedAt: TEN + seconds(10),
       openedBy: { ext: 'b10', callId: crossing.callId },
       spentMicros: 100_000_000,
     });
-    const [alert] = t.store.listAlerts({ kind: 'circuit_breaker' }, { limit: 5 });
+    const [alert] = await t.store.listAlerts({ kind: 'circuit_breaker' }, { limit: 5 });
     expect(alert).toMatchObject({ severity: 'error', ext: 'b10', decisionId: crossing.callId, details: { count: 110, limit: 100, windowSeconds: 3600 } });
     // Nobody is locked: the breaker is the site's, not the extension's.
-    expect(t.store.getLock('b10')).toBeNull();
+    expect(await t.store.getLock('b10')).toBeNull();
 
     const later = new Date(TEN + seconds(30));
-    expect(t.guard.authorize(call('someone-else', LONDON, later)).checks.find((c) => c.name === 'circuit_breaker')).toMatchObject({
+    expect((await t.guard.authorize(call('someone-else', LONDON, later))).checks.find((c) => c.name === 'circuit_breaker')).toMatchObject({
       outcome: 'fail',
       reason: 'velocity_exceeded',
       detail: expect.stringMatching(/^the site circuit breaker is open since 2026-11-17T15:00:10.000Z/),
     });
-    expect(t.guard.authorize(call('someone-else', '12125550123', later)).reason).toBe('allowed');
-    expect(t.guard.authorize(call('someone-else', '911', later)).reason).toBe('emergency');
+    expect((await t.guard.authorize(call('someone-else', '12125550123', later))).reason).toBe('allowed');
+    expect((await t.guard.authorize(call('someone-else', '911', later))).reason).toBe('emergency');
     // Still open an hour later: only an admin closes it.
-    expect(t.guard.authorize(call('b0', LONDON, new Date(TEN + 2 * 3_600_000))).reason).toBe('velocity_exceeded');
+    expect((await t.guard.authorize(call('b0', LONDON, new Date(TEN + 2 * 3_600_000)))).reason).toBe('velocity_exceeded');
   });
 
-  it('closes when an admin resets it, counting spend afresh, and the reset is in the policy history', () => {
-    t = siteWithLimit(100);
-    fillTheHour();
-    t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(10))));
-    const reset = t.store.resetCircuitBreaker('alice', new Date(TEN + seconds(20)));
+  it('closes when an admin resets it, counting spend afresh, and the reset is in the policy history', async () => {
+    t = await siteWithLimit(100);
+    await fillTheHour();
+    await t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(10))));
+    const reset = await t.store.resetCircuitBreaker('alice', new Date(TEN + seconds(20)));
     expect(reset).toMatchObject({ open: false, spentMicros: 0, resetAt: TEN + seconds(20), resetBy: 'alice' });
-    expect(t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(21)))).reason).toBe('allowed');
-    expect(t.store.policyHistory(['circuit-breaker'], { limit: 5 }).map((c) => c.actor)).toEqual(['alice', 'alice']);
+    expect((await t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(21))))).reason).toBe('allowed');
+    expect((await t.store.policyHistory(['circuit-breaker'], { limit: 5 })).map((c) => c.actor)).toEqual(['alice', 'alice']);
   });
 
-  it('counts a sliding hour: a call leaves the spend exactly an hour after it was placed', () => {
-    t = siteWithLimit(100);
-    fillTheHour();
+  it('counts a sliding hour: a call leaves the spend exactly an hour after it was placed', async () => {
+    t = await siteWithLimit(100);
+    await fillTheHour();
     // The 10:00:00.000 call leaves at 11:00:00.000 (a dry run a millisecond before: still full), making room for one call, not two.
-    expect(t.guard.check(call('c1', LONDON, new Date(TEN + 3_600_000 - 1))).reason).toBe('velocity_exceeded');
-    expect(t.guard.authorize(call('c1', LONDON, new Date(TEN + 3_600_000))).reason).toBe('allowed');
-    expect(t.guard.authorize(call('c2', LONDON, new Date(TEN + 3_600_000 + 500))).reason).toBe('velocity_exceeded');
+    expect((await t.guard.check(call('c1', LONDON, new Date(TEN + 3_600_000 - 1)))).reason).toBe('velocity_exceeded');
+    expect((await t.guard.authorize(call('c1', LONDON, new Date(TEN + 3_600_000)))).reason).toBe('allowed');
+    expect((await t.guard.authorize(call('c2', LONDON, new Date(TEN + 3_600_000 + 500)))).reason).toBe('velocity_exceeded');
   });
 
-  it('counts a settled call at its real cost', () => {
-    t = siteWithLimit(100);
-    const [first, second] = fillTheHour();
+  it('counts a settled call at its real cost', async () => {
+    t = await siteWithLimit(100);
+    const [first, second] = await fillTheHour();
     // Two calls of one minute: 1.00 each instead of 10.00.
-    for (const callId of [first, second]) t.guard.settle({ callId: callId as string, answeredSeconds: 60, dialStatus: 'ANSWER', at: new Date(TEN + seconds(70)) });
-    expect(t.store.circuitBreaker(new Date(TEN + seconds(80))).spentMicros).toBe(82_000_000);
-    expect(t.guard.authorize(call('c1', LONDON, new Date(TEN + seconds(90)))).reason).toBe('allowed');
-    expect(t.guard.authorize(call('c2', LONDON, new Date(TEN + seconds(91)))).reason).toBe('velocity_exceeded');
+    for (const callId of [first, second]) await t.guard.settle({ callId: callId as string, answeredSeconds: 60, dialStatus: 'ANSWER', at: new Date(TEN + seconds(70)) });
+    expect((await t.store.circuitBreaker(new Date(TEN + seconds(80)))).spentMicros).toBe(82_000_000);
+    expect((await t.guard.authorize(call('c1', LONDON, new Date(TEN + seconds(90))))).reason).toBe('allowed');
+    expect((await t.guard.authorize(call('c2', LONDON, new Date(TEN + seconds(91))))).reason).toBe('velocity_exceeded');
   });
 
-  it('has no limit when set to null', () => {
-    t = siteWithLimit(100);
-    t.store.setCircuitBreakerLimit(null, 'alice', new Date(TEN));
-    fillTheHour();
-    expect(t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(10)))).reason).toBe('allowed');
+  it('has no limit when set to null', async () => {
+    t = await siteWithLimit(100);
+    await t.store.setCircuitBreakerLimit(null, 'alice', new Date(TEN));
+    await fillTheHour();
+    expect((await t.guard.authorize(call('b10', LONDON, new Date(TEN + seconds(10))))).reason).toBe('allowed');
   });
 });

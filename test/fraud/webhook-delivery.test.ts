@@ -53,19 +53,19 @@ async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<R
 }
 
 /** One breach alert: the eleventh call of a minute, throttled (no lock, so exactly one alert). */
-function breach(): string {
-  t = tempGuard({ ...SITE, defaults: { ...SITE.defaults, velocity: { lockOnBreach: false, warnRatio: null } } });
+async function breach(): Promise<string> {
+  t = await tempGuard({ ...SITE, defaults: { ...SITE.defaults, velocity: { lockOnBreach: false, warnRatio: null } } });
   const now = Date.now();
-  for (let i = 0; i < 10; i++) t.guard.authorize(call('1001', '12125550123', new Date(now + i)));
-  const d = t.guard.authorize(call('1001', '12125550123', new Date(now + 10)));
+  for (let i = 0; i < 10; i++) await t.guard.authorize(call('1001', '12125550123', new Date(now + i)));
+  const d = await t.guard.authorize(call('1001', '12125550123', new Date(now + 10)));
   expect(d.reason).toBe('velocity_exceeded');
-  const [alert] = t.store.listAlerts({}, { limit: 5 });
+  const [alert] = await t.store.listAlerts({}, { limit: 5 });
   return alert?.id as string;
 }
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error('timed out');
     await sleep(10);
   }
@@ -73,11 +73,11 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
 
 describe('alert webhooks', () => {
   it('POSTs each alert once, signed so that the receiver can check it came from dialguard', async () => {
-    const id = breach();
+    const id = await breach();
     const r = await receiver();
     start({ webhooks: [r.url] });
     const [request] = await r.waitFor(1);
-    await until(() => t.store.getAlert(id)?.delivery.status === 'delivered');
+    await until(async () => (await t.store.getAlert(id))?.delivery.status === 'delivered');
 
     const header = request?.headers[SIGNATURE_HEADER] as string;
     expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
@@ -103,7 +103,7 @@ describe('alert webhooks', () => {
     });
     expect(payload.numbers).toHaveLength(11);
     expect(payload.decisionIds[0]).toBe(payload.decisionId);
-    expect(t.store.getAlert(id)?.delivery).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
+    expect((await t.store.getAlert(id))?.delivery).toMatchObject({ status: 'delivered', attempts: 1, lastError: null });
     // Logged once, at error level for a breach.
     expect(logs.filter((l) => l.msg.startsWith('alert: '))).toEqual([expect.objectContaining({ level: 50, alertId: id, kind: 'breach', extension: '1001' })]);
     await sleep(100);
@@ -111,13 +111,13 @@ describe('alert webhooks', () => {
   });
 
   it('retries a receiver that is down with backoff, then marks the alert failed', async () => {
-    const id = breach();
+    const id = await breach();
     start({ webhooks: [await closedPortUrl()], maxAttempts: 3, retryBaseMs: 50 });
     const started = Date.now();
-    await until(() => t.store.getAlert(id)?.delivery.status === 'failed');
+    await until(async () => (await t.store.getAlert(id))?.delivery.status === 'failed');
     // 50 ms, then 100 ms between the three attempts.
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
-    expect(t.store.getAlert(id)?.delivery).toMatchObject({ status: 'failed', attempts: 3, nextAt: null, lastError: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+ unreachable \(ECONNREFUSED\)$/) });
+    expect((await t.store.getAlert(id))?.delivery).toMatchObject({ status: 'failed', attempts: 3, nextAt: null, lastError: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+ unreachable \(ECONNREFUSED\)$/) });
     expect(logs.filter((l) => l.msg === 'alert delivery failed, will retry')).toHaveLength(2);
     expect(logs.find((l) => l.msg === 'alert delivery failed: no more retries')).toMatchObject({ level: 50, alertId: id, attempt: 3 });
     // The URL may hold a token: it is never logged or stored, only its origin.
@@ -125,10 +125,10 @@ describe('alert webhooks', () => {
   });
 
   it('gives up on a receiver that does not answer in time, and delivers when it answers again', async () => {
-    const id = breach();
+    const id = await breach();
     const r = await receiver((n) => (n === 0 ? 'hang' : n === 1 ? 503 : 200));
     start({ webhooks: [r.url], timeoutMs: 100, maxAttempts: 5 });
-    await until(() => t.store.getAlert(id)?.delivery.status === 'delivered');
+    await until(async () => (await t.store.getAlert(id))?.delivery.status === 'delivered');
     expect(r.received.map((q) => q.headers['x-dialguard-attempt'])).toEqual(['1', '2', '3']);
     expect(logs.filter((l) => l.msg === 'alert delivery failed, will retry').map((l) => l.error)).toEqual([
       expect.stringMatching(/did not answer within 100 ms$/),
@@ -137,22 +137,22 @@ describe('alert webhooks', () => {
   });
 
   it('sends again only to the webhook that failed', async () => {
-    const id = breach();
+    const id = await breach();
     const up = await receiver();
     const flaky = await receiver((n) => (n === 0 ? 500 : 200));
     start({ webhooks: [up.url, flaky.url] });
-    await until(() => t.store.getAlert(id)?.delivery.status === 'delivered');
+    await until(async () => (await t.store.getAlert(id))?.delivery.status === 'delivered');
     expect(up.received).toHaveLength(1);
     expect(flaky.received).toHaveLength(2);
-    expect(t.store.getAlert(id)?.delivery.deliveredTo).toHaveLength(2);
+    expect((await t.store.getAlert(id))?.delivery.deliveredTo).toHaveLength(2);
   });
 
   it('without a webhook, logs the alert and marks it none', async () => {
-    t = tempGuard(SITE);
+    t = await tempGuard(SITE);
     const now = Date.now();
-    for (let i = 0; i < 4; i++) t.guard.authorize(call('2001', attackNumber(i).number, new Date(now + i)));
+    for (let i = 0; i < 4; i++) await t.guard.authorize(call('2001', attackNumber(i).number, new Date(now + i)));
     start({ webhooks: [] });
-    await until(() => t.store.listAlerts({}, { limit: 10 }).every((a) => a.delivery.status === 'none'));
+    await until(async () => (await t.store.listAlerts({}, { limit: 10 })).every((a) => a.delivery.status === 'none'));
     const levels = logs.filter((l) => l.msg.startsWith('alert: ')).map((l) => [l.kind, l.level]);
     expect(levels).toEqual(
       expect.arrayContaining([
@@ -165,24 +165,24 @@ describe('alert webhooks', () => {
   });
 
   it('leaves an alert whose request was cut short by a stop pending, to be sent after the next start', async () => {
-    const id = breach();
+    const id = await breach();
     const r = await receiver(() => 'hang');
     start({ webhooks: [r.url], timeoutMs: 5000 });
     await r.waitFor(1);
     await delivery?.stop();
     delivery = undefined;
-    expect(t.store.getAlert(id)?.delivery).toMatchObject({ status: 'pending', attempts: 0 });
+    expect((await t.store.getAlert(id))?.delivery).toMatchObject({ status: 'pending', attempts: 0 });
   });
 
   it('never makes a decision wait: authorizations go on at full speed while a webhook hangs', async () => {
-    const id = breach();
+    const id = await breach();
     const r = await receiver(() => 'hang');
     start({ webhooks: [r.url], timeoutMs: 5000 });
     await r.waitFor(1);
     const began = performance.now();
-    for (let i = 0; i < 20; i++) t.guard.authorize(call(`other${i}`, '12125550123', new Date()));
+    for (let i = 0; i < 20; i++) await t.guard.authorize(call(`other${i}`, '12125550123', new Date()));
     expect(performance.now() - began).toBeLessThan(500);
-    expect(t.store.getAlert(id)?.delivery.status).toBe('pending');
+    expect((await t.store.getAlert(id))?.delivery.status).toBe('pending');
   });
 });
 

@@ -17,16 +17,16 @@ describe('group commit of authorizations', () => {
   afterEach(() => t.close());
 
   it('calls arriving together are decided in arrival order, each seeing the reservations before it', async () => {
-    t = tempGuard({ defaults: { budget: { maxConcurrent: 3 } } });
+    t = await tempGuard({ defaults: { budget: { maxConcurrent: 3 } } });
     const queue = createDecisionQueue(t.guard);
     const decisions = await Promise.all(Array.from({ length: 10 }, () => queue.authorize(call('1001'))));
     expect(decisions.map((d) => d.result)).toEqual(['ALLOW', 'ALLOW', 'ALLOW', ...Array(7).fill('DENY')]);
     // Every one is in the audit.
-    for (const d of decisions) expect(t.store.getDecision(d.callId)?.result).toBe(d.result);
+    for (const d of decisions) expect((await t.store.getDecision(d.callId))?.result).toBe(d.result);
   });
 
   it('splits a large burst into batches and answers every call', async () => {
-    t = tempGuard({ defaults: { budget: { maxConcurrent: null } } });
+    t = await tempGuard({ defaults: { budget: { maxConcurrent: null } } });
     const queue = createDecisionQueue(t.guard, 8);
     const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.authorize(call(`e${i}`))));
     expect(decisions.every((d) => d.result === 'ALLOW')).toBe(true);
@@ -34,7 +34,7 @@ describe('group commit of authorizations', () => {
   });
 
   it('a call whose decision throws fails alone; the others in its batch are decided and stored', async () => {
-    t = tempGuard();
+    t = await tempGuard();
     const original = t.guard.authorizeBatch.bind(t.guard);
     const failing = {
       ...t.guard,

@@ -21,13 +21,13 @@ export interface TestApp extends TempGuard {
 
 /** The admin API on a fresh temporary database (US site, New York time), with one admin and one auditor token. */
 export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDeps, 'bodyLimit' | 'rateLimit'>> = {}): Promise<TestApp> {
-  const t = tempGuard(doc);
+  const t = await tempGuard(doc);
   const { logger, records } = memoryLogger();
   const metrics = createMetrics(t.store);
   const routes: RouteOptions[] = [];
   const readiness: { agi: boolean; ari?: boolean } = { agi: true };
-  const admin = createToken(t.store, { role: 'admin', name: 'alice', actor: 'test' }).token;
-  const auditor = createToken(t.store, { role: 'auditor', name: 'bob', actor: 'test' }).token;
+  const admin = (await createToken(t.store, { role: 'admin', name: 'alice', actor: 'test' })).token;
+  const auditor = (await createToken(t.store, { role: 'auditor', name: 'bob', actor: 'test' })).token;
   const app = await buildApp({
     guard: t.guard,
     store: t.store,
@@ -49,7 +49,7 @@ export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDep
     as: (token) => ({ authorization: `Bearer ${token}` }),
     async closeAll() {
       await app.close();
-      t.close();
+      await t.close();
     },
   };
 }

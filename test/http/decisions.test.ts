@@ -11,9 +11,9 @@ afterEach(async () => t?.closeAll());
 
 const SOURCE = '10.0.0.5:5060';
 
-function authorize(number: string, at: Date, extension = '1001') {
+async function authorize(number: string, at: Date, extension = '1001') {
   const request: DecisionRequest = { extension, dialled: number, source: SOURCE, origin: 'phone', at, transport: 'agi', meta: { channel: 'PJSIP/1001-00000001' } };
-  return t.guard.authorize(request);
+  return await t.guard.authorize(request);
 }
 
 async function get200(url: string, token = t.auditor) {
@@ -28,10 +28,10 @@ describe('the decision list', () => {
     t = await testApp({ defaults: { budget: { maxConcurrent: null } } });
     const base = Date.parse('2026-11-17T15:00:00Z');
     const ids = [
-      authorize('2125550123', new Date(base)),
-      authorize('0115352123456', new Date(base + 1000)),
-      authorize('19002345678', new Date(base + 2000), '1002'),
-      authorize('911', new Date(base + 3000), '1002'),
+      await authorize('2125550123', new Date(base)),
+      await authorize('0115352123456', new Date(base + 1000)),
+      await authorize('19002345678', new Date(base + 2000), '1002'),
+      await authorize('911', new Date(base + 3000), '1002'),
     ].map((d) => d.callId);
     const all = await get200('/decisions');
     expect((all.body.items as Item[]).map((d) => d.id)).toEqual([...ids].reverse());
@@ -75,7 +75,8 @@ describe('the decision list', () => {
     t = await testApp({ defaults: { budget: { maxConcurrent: null, dailySpend: null, monthlySpend: null, dailyMinutes: null } } });
     const start = Date.now() - 3_600_000;
     // Several decisions share a millisecond: the id breaks the tie.
-    const original = Array.from({ length: 60 }, (_, i) => authorize('2125550123', new Date(start + Math.floor(i / 3) * 1000)).callId);
+    const original: string[] = [];
+    for (let i = 0; i < 60; i++) original.push((await authorize('2125550123', new Date(start + Math.floor(i / 3) * 1000))).callId);
     const seen: string[] = [];
     let cursor: string | null = null;
     let pages = 0;
@@ -85,8 +86,8 @@ describe('the decision list', () => {
       cursor = page.body.nextCursor as string | null;
       pages++;
       // Calls keep coming while the auditor pages: newer ones, and one late arrival from the past.
-      authorize('2125550123', new Date());
-      if (pages === 3) authorize('2125550123', new Date(start + 500));
+      await authorize('2125550123', new Date());
+      if (pages === 3) await authorize('2125550123', new Date(start + 500));
     } while (cursor !== null);
     expect(new Set(seen).size).toBe(seen.length);
     expect(original.every((id) => seen.filter((s) => s === id).length === 1)).toBe(true);
@@ -97,8 +98,8 @@ describe('the decision list', () => {
 describe('one decision', () => {
   it('shows every check, the reservation and the settlement', async () => {
     t = await testApp();
-    const { callId } = authorize('2125550123', new Date());
-    t.guard.settle({ callId, answeredSeconds: 95, dialStatus: 'ANSWER', at: new Date() });
+    const { callId } = await authorize('2125550123', new Date());
+    await t.guard.settle({ callId, answeredSeconds: 95, dialStatus: 'ANSWER', at: new Date() });
     const { status, body } = await get200(`/decisions/${callId}`);
     expect(status).toBe(200);
     expect(body.decision).toMatchObject({ id: callId, result: 'ALLOW', meta: { channel: 'PJSIP/1001-00000001' } });
@@ -111,7 +112,7 @@ describe('one decision', () => {
 
   it('shows a denial with no reservation', async () => {
     t = await testApp();
-    const { callId } = authorize('19002345678', new Date());
+    const { callId } = await authorize('19002345678', new Date());
     expect((await get200(`/decisions/${callId}`)).body).toMatchObject({ decision: { result: 'DENY' }, reservation: null, settlements: [] });
   });
 
@@ -125,8 +126,8 @@ describe('one decision', () => {
 describe('the export', () => {
   it('exports the filtered decisions as CSV, newest first, safe to open in a spreadsheet', async () => {
     t = await testApp();
-    const first = authorize('2125550123', new Date(Date.now() - 1000));
-    const second = authorize('19002345678', new Date());
+    const first = await authorize('2125550123', new Date(Date.now() - 1000));
+    const second = await authorize('19002345678', new Date());
     const response = await t.app.inject({ url: '/api/v1/decisions/export?format=csv', headers: t.as(t.auditor) });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toBe('text/csv; charset=utf-8');
@@ -144,7 +145,7 @@ describe('the export', () => {
 
   it('exports NDJSON with every check', async () => {
     t = await testApp();
-    authorize('2125550123', new Date());
+    await authorize('2125550123', new Date());
     const response = await t.app.inject({ url: '/api/v1/decisions/export?format=ndjson', headers: t.as(t.auditor) });
     expect(response.headers['content-type']).toBe('application/x-ndjson');
     const rows = response.body.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);

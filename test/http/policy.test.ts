@@ -43,7 +43,7 @@ describe('the default policy', () => {
     t = await testApp();
     const put = await call('PUT', '/policy/defaults', { geofence: { allowCidrs: ['10.0.0.0/33'] }, budget: { dailySpend: 1 } });
     expect(put).toMatchObject({ status: 400, body: { error: 'DG_VALIDATION', details: [{ field: '/geofence/allowCidrs/0', message: '"10.0.0.0/33" is not a valid CIDR' }] } });
-    expect(t.store.policyVersion()).toBe(0);
+    expect((await t.store.loadPolicySet()).version).toBe(0);
   });
 
   it('answers 412 to a stale If-Match', async () => {
@@ -182,8 +182,8 @@ describe('locks', () => {
 describe('the extension list', () => {
   it('lists entries and locked extensions by name with today’s usage, a page at a time', async () => {
     t = await testApp({ extensions: { '1001': {}, '1002': {}, '1003': {} } });
-    t.store.lock('2000', 'fraud', 'test');
-    t.guard.authorize({ extension: '1002', dialled: '2125550123', source: '10.0.0.5:5060', origin: 'phone', at: new Date(), transport: 'cli' });
+    await t.store.lock('2000', 'fraud', 'test');
+    await t.guard.authorize({ extension: '1002', dialled: '2125550123', source: '10.0.0.5:5060', origin: 'phone', at: new Date(), transport: 'cli' });
     const page1 = await call('GET', '/extensions?limit=2');
     expect(page1.body?.items).toMatchObject([
       { ext: '1001', stored: true, lock: null, today: { activeCalls: 0, spend: 0 } },

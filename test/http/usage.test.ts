@@ -5,9 +5,9 @@ import { testApp, type TestApp } from './app-fixture.js';
 let t: TestApp;
 afterEach(async () => t?.closeAll());
 
-const call = (number: string, at = new Date(), extension = '1001') => {
+const call = async (number: string, at = new Date(), extension = '1001') => {
   const request: DecisionRequest = { extension, dialled: number, source: '10.0.0.5:5060', origin: 'phone', at, transport: 'agi' };
-  return t.guard.authorize(request);
+  return await t.guard.authorize(request);
 };
 
 async function read(url: string) {
@@ -18,9 +18,9 @@ async function read(url: string) {
 describe('usage against the budgets', () => {
   it('shows today’s and this month’s spend, minutes and the calls in progress with their limits', async () => {
     t = await testApp({ extensions: { '1001': { budget: { dailySpend: 10, maxConcurrent: 3 } } } });
-    const settled = call('2125550123');
-    t.guard.settle({ callId: settled.callId, answeredSeconds: 120, dialStatus: 'ANSWER', at: new Date() });
-    const active = call('3125550123');
+    const settled = await call('2125550123');
+    await t.guard.settle({ callId: settled.callId, answeredSeconds: 120, dialStatus: 'ANSWER', at: new Date() });
+    const active = await call('3125550123');
     const { status, body } = await read('/api/v1/usage/1001');
     expect(status).toBe(200);
     expect(body).toMatchObject({
@@ -41,10 +41,10 @@ describe('usage against the budgets', () => {
 
   it('lists every call in progress, and drops a settled one', async () => {
     t = await testApp();
-    const a = call('2125550123', new Date(Date.now() - 1000));
-    const b = call('2125550124', new Date(), '1002');
+    const a = await call('2125550123', new Date(Date.now() - 1000));
+    const b = await call('2125550124', new Date(), '1002');
     expect((await read('/api/v1/calls/active')).body.items).toMatchObject([{ callId: a.callId, ext: '1001' }, { callId: b.callId, ext: '1002' }]);
-    t.guard.settle({ callId: a.callId, answeredSeconds: 10, dialStatus: 'ANSWER', at: new Date() });
+    await t.guard.settle({ callId: a.callId, answeredSeconds: 10, dialStatus: 'ANSWER', at: new Date() });
     expect((await read('/api/v1/calls/active')).body.items).toMatchObject([{ callId: b.callId }]);
   });
 
@@ -101,13 +101,13 @@ describe('probes and metrics', () => {
 
   it('exposes decisions, latency, active reservations, settlements and errors to Prometheus', async () => {
     t = await testApp();
-    const { callId } = call('2125550123');
-    call('2125550124');
+    const { callId } = await call('2125550123');
+    await call('2125550124');
     t.metrics.observeDecision({ result: 'ALLOW', reason: 'allowed' }, 'agi', 0.0021);
     t.metrics.observeDecision({ result: 'DENY', reason: 'destination_high_risk' }, 'agi', 0.0009);
     t.metrics.observeSettlement('settled');
     t.metrics.observeError('DG_DEADLINE');
-    t.guard.settle({ callId, answeredSeconds: 30, dialStatus: 'ANSWER', at: new Date() });
+    await t.guard.settle({ callId, answeredSeconds: 30, dialStatus: 'ANSWER', at: new Date() });
     const response = await t.app.inject({ url: '/metrics', headers: t.as(t.auditor) });
     expect(response.statusCode).toBe(200);
     expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);

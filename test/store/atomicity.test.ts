@@ -50,7 +50,7 @@ describe('budget atomicity across processes on one database file', () => {
   afterEach(() => t?.close());
 
   it('200 concurrent authorizations from 4 processes against maxConcurrent 5 give exactly 5 ALLOWs', { timeout: 120_000 }, async () => {
-    t = tempGuard({ defaults: { budget: { maxConcurrent: 5 } } });
+    t = await tempGuard({ defaults: { budget: { maxConcurrent: 5 } } });
     const results = await race(t.dbPath, 4, 50, '12125550123');
     expect(results).toHaveLength(200);
     expect(results.filter((r) => r.result === 'ALLOW')).toHaveLength(5);
@@ -64,7 +64,7 @@ describe('budget atomicity across processes on one database file', () => {
 
   it('the reserved total never exceeds the daily spend budget', { timeout: 120_000 }, async () => {
     // 0.50/min to the UK, 5-minute calls (2.50 each) against 10.30 a day: four calls fit, then 0.30 buys no minute.
-    t = tempGuard({
+    t = await tempGuard({
       defaults: {
         destinations: { allowCountries: ['US', 'GB'] },
         budget: { maxConcurrent: null, dailySpend: 10.3, monthlySpend: null, dailyMinutes: null, maxCallSeconds: 300 },

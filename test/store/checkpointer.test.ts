@@ -16,7 +16,7 @@ const call = (i: number): DecisionRequest => ({
 /** Places `n` decisions in bursts, leaving the event loop (and the worker) time between them. */
 async function decide(t: TempGuard, n: number): Promise<void> {
   for (let i = 0; i < n; i++) {
-    t.guard.authorize(call(i));
+    await t.guard.authorize(call(i));
     if (i % 100 === 99) await sleep(30);
   }
 }
@@ -26,13 +26,13 @@ describe('WAL checkpoints from a worker thread', () => {
   afterEach(() => t?.close());
 
   it('keep the WAL small while the decision path never checkpoints itself', { timeout: 60_000 }, async () => {
-    t = tempGuard({ defaults: { budget: { maxConcurrent: null, dailySpend: null, monthlySpend: null, dailyMinutes: null } } }, { checkpointIntervalMs: 20 });
+    t = await tempGuard({ defaults: { budget: { maxConcurrent: null, dailySpend: null, monthlySpend: null, dailyMinutes: null } } }, { checkpointIntervalMs: 20 });
     await decide(t, 3000);
     expect(statSync(`${t.dbPath}-wal`).size).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('without the worker (and with automatic checkpoints off) the same load grows the WAL several times past that', { timeout: 60_000 }, async () => {
-    t = tempGuard({ defaults: { budget: { maxConcurrent: null, dailySpend: null, monthlySpend: null, dailyMinutes: null } } }, { checkpointIntervalMs: 3_600_000 });
+    t = await tempGuard({ defaults: { budget: { maxConcurrent: null, dailySpend: null, monthlySpend: null, dailyMinutes: null } } }, { checkpointIntervalMs: 3_600_000 });
     await decide(t, 3000);
     expect(statSync(`${t.dbPath}-wal`).size).toBeGreaterThan(64 * 1024 * 1024);
   });

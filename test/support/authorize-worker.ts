@@ -14,10 +14,10 @@ const guard = createGuard({ store, homeCountry: 'US', timezone: 'America/New_Yor
 
 process.stdout.write('ready\n');
 const rl = createInterface({ input: process.stdin });
-rl.once('line', () => {
+rl.once('line', async () => {
   const results: Array<{ result: string; reason: string; reserved: number }> = [];
   for (let i = 0; i < Number(countText); i++) {
-    const d = guard.authorize({
+    const d = await guard.authorize({
       extension: '1001',
       dialled: number,
       source: '10.0.0.5:5060',
@@ -30,5 +30,5 @@ rl.once('line', () => {
   }
   process.stdout.write(`${JSON.stringify(results)}\n`);
   rl.close();
-  store.close();
+  await store.close();
 });

@@ -2,20 +2,20 @@ import { validateDocument } from '../../src/policy/document.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 /** Writes a policy document into a database file, as `dialguard policy import` would. */
-export function seedPolicy(dbPath: string, doc: unknown): void {
+export async function seedPolicy(dbPath: string, doc: unknown): Promise<void> {
   const store = createSqliteStore({ path: dbPath });
   try {
-    store.importDocument(validateDocument(doc), 'test');
+    await store.importDocument(validateDocument(doc), 'test', () => undefined);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-export function lockExtension(dbPath: string, ext: string, reason: string): void {
+export async function lockExtension(dbPath: string, ext: string, reason: string): Promise<void> {
   const store = createSqliteStore({ path: dbPath });
   try {
-    store.lock(ext, reason, 'test');
+    await store.lock(ext, reason, 'test');
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -6,30 +6,30 @@ import { createGuard, type Guard } from '../../src/guard/guard.js';
 import type { PolicyDocument } from '../../src/policy/document.js';
 import { validateDocument } from '../../src/policy/document.js';
 import { createSqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite/sqlite-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/store/roles/index.js';
 
 export interface TempGuard {
   dir: string;
   dbPath: string;
   store: Store;
   guard: Guard;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A real SQLite file in a fresh temporary folder, with a guard on it (US site, New York time). */
-export function tempGuard(doc?: PolicyDocument, options: Partial<SqliteStoreOptions> = {}): TempGuard {
+export async function tempGuard(doc?: PolicyDocument, options: Partial<SqliteStoreOptions> = {}): Promise<TempGuard> {
   const dir = mkdtempSync(join(tmpdir(), 'dialguard-test-'));
   const dbPath = join(dir, 'dialguard.db');
   const store = createSqliteStore({ path: dbPath, ...options });
-  if (doc) store.importDocument(validateDocument(doc), 'test');
+  if (doc) await store.importDocument(validateDocument(doc), 'test', () => undefined);
   const guard = createGuard({ store, homeCountry: 'US', timezone: 'America/New_York', geoip: openGeoIp() });
   return {
     dir,
     dbPath,
     store,
     guard,
-    close() {
-      store.close();
+    async close() {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

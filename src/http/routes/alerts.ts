@@ -3,7 +3,9 @@ import { REASON_CODES } from '../../domain/decision.js';
 import type { Guard } from '../../guard/guard.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
 import { fromMicros, toMicros } from '../../rates/rate-table.js';
-import type { AlertRecord, CircuitBreakerRecord, DecisionRecord, Store } from '../../store/store.js';
+import type { AlertRecord, AlertStore } from '../../store/roles/alerts.js';
+import type { AuditStore, DecisionRecord } from '../../store/roles/audit.js';
+import type { CircuitBreakerRecord, CircuitBreakerStore } from '../../store/roles/circuit-breaker.js';
 import { ValidationError } from '../../errors.js';
 import { actor } from '../authentication.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
@@ -124,18 +126,28 @@ function time(text: string | undefined, field: string): number | undefined {
   return ms;
 }
 
+export interface AlertRoutesDeps {
+  guard: Pick<Guard, 'policySet'>;
+  alerts: AlertStore;
+  breaker: CircuitBreakerStore;
+  audit: Pick<AuditStore, 'listDecisions'>;
+}
+
 /** Fraud detection: alerts, the site circuit breaker, and the calls shadow mode let through. */
-export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store }> = async (app, { guard, store }) => {
-  const breakerView = (b: CircuitBreakerRecord): Static<typeof BreakerSchema> => ({
-    state: b.open ? 'open' : 'closed',
-    openedAt: b.openedAt === null ? null : iso(b.openedAt),
-    openedBy: b.openedBy,
-    internationalSpendLastHour: fromMicros(b.spentMicros),
-    internationalSpendPerHour: b.limitMicros === null ? null : fromMicros(b.limitMicros),
-    currency: guard.resolvePolicySet().defaults.budget.currency,
-    resetAt: b.resetAt === null ? null : iso(b.resetAt),
-    resetBy: b.resetBy,
-  });
+export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesDeps> = async (app, { guard, alerts, breaker, audit }) => {
+  const breakerView = async (record: Promise<CircuitBreakerRecord>): Promise<Static<typeof BreakerSchema>> => {
+    const [b, policy] = await Promise.all([record, guard.policySet()]);
+    return {
+      state: b.open ? 'open' : 'closed',
+      openedAt: b.openedAt === null ? null : iso(b.openedAt),
+      openedBy: b.openedBy,
+      internationalSpendLastHour: fromMicros(b.spentMicros),
+      internationalSpendPerHour: b.limitMicros === null ? null : fromMicros(b.limitMicros),
+      currency: policy.defaults.budget.currency,
+      resetAt: b.resetAt === null ? null : iso(b.resetAt),
+      resetBy: b.resetBy,
+    };
+  };
 
   app.get(
     '/alerts',
@@ -160,7 +172,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
       const { ext, kind, acknowledged } = request.query;
       const limit = request.query.limit ?? 50;
       const [beforeId] = request.query.cursor === undefined ? [undefined] : decodeCursor(request.query.cursor, ['string'] as const);
-      const rows = store.listAlerts({ ext, kind, acknowledged }, { limit: limit + 1, beforeId });
+      const rows = await alerts.listAlerts({ ext, kind, acknowledged }, { limit: limit + 1, beforeId });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { items: page.map(alertView), nextCursor: rows.length > limit && last ? encodeCursor([last.id]) : null };
@@ -171,7 +183,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
     '/alerts/:id',
     { schema: { summary: 'One alert', tags: ['alerts'], params: AlertParams, response: { 200: AlertSchema, ...ERROR_RESPONSES } } },
     async (request) => {
-      const alert = store.getAlert(request.params.id);
+      const alert = await alerts.getAlert(request.params.id);
       if (!alert) throw notFound(`no alert ${request.params.id}`);
       return alertView(alert);
     },
@@ -188,7 +200,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
       },
     },
     async (request) => {
-      const alert = store.acknowledgeAlert(request.params.id, actor(request), new Date());
+      const alert = await alerts.acknowledgeAlert(request.params.id, actor(request), new Date());
       if (!alert) throw notFound(`no alert ${request.params.id}`);
       return alertView(alert);
     },
@@ -203,7 +215,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
         response: { 200: BreakerSchema, ...ERROR_RESPONSES },
       },
     },
-    async () => breakerView(store.circuitBreaker(new Date())),
+    async () => breakerView(breaker.circuitBreaker(new Date())),
   );
 
   app.put(
@@ -221,7 +233,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
     },
     async (request) => {
       const { internationalSpendPerHour: limit } = request.body;
-      return breakerView(store.setCircuitBreakerLimit(limit === null ? null : toMicros(limit), actor(request), new Date()));
+      return breakerView(breaker.setCircuitBreakerLimit(limit === null ? null : toMicros(limit), actor(request), new Date()));
     },
   );
 
@@ -234,7 +246,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
         response: { 200: BreakerSchema, ...ERROR_RESPONSES },
       },
     },
-    async (request) => breakerView(store.resetCircuitBreaker(actor(request), new Date())),
+    async (request) => breakerView(breaker.resetCircuitBreaker(actor(request), new Date())),
   );
 
   app.get(
@@ -263,7 +275,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
       const limit = request.query.limit ?? 50;
       const cursor = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, ['number', 'string'] as const);
       const filter = { ext, wouldDeny: true as const, wouldReason: reason, from: time(request.query.from, 'from'), to: time(request.query.to, 'to') };
-      const rows = store.listDecisions(filter, { limit: limit + 1, after: cursor && { at: cursor[0], id: cursor[1] } });
+      const rows = await audit.listDecisions(filter, { limit: limit + 1, after: cursor && { at: cursor[0], id: cursor[1] } });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { items: page.map(shadowView), nextCursor: rows.length > limit && last ? encodeCursor([last.at, last.callId]) : null };

@@ -3,7 +3,7 @@ import { Type, type Static, type FastifyPluginAsyncTypebox } from '@fastify/type
 import { REASON_CODES } from '../../domain/decision.js';
 import { ValidationError } from '../../errors.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
-import type { DecisionFilter, Store } from '../../store/store.js';
+import type { AuditStore, DecisionFilter } from '../../store/roles/audit.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { EXPORT_CONTENT_TYPES, exportChunks } from '../decision-export.js';
 import { DecisionDetailSchema, DecisionSchema, ReservationSchema, SettlementSchema, decisionDetailView, decisionView, reservationView, settlementView } from '../decision-views.js';
@@ -50,7 +50,7 @@ function filterOf(query: Static<typeof ExportQuery> | Static<typeof ListQuery>):
 }
 
 /** The audit: every decision, approved or denied, newest first. */
-export const decisionRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async (app, { store }) => {
+export const decisionRoutes: FastifyPluginAsyncTypebox<{ audit: AuditStore }> = async (app, { audit }) => {
   app.get(
     '/decisions',
     {
@@ -66,7 +66,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async
       const limit = request.query.limit ?? 50;
       const cursor = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor, ['number', 'string'] as const);
       const after = cursor && { at: cursor[0], id: cursor[1] };
-      const rows = store.listDecisions(filterOf(request.query), { limit: limit + 1, after });
+      const rows = await audit.listDecisions(filterOf(request.query), { limit: limit + 1, after });
       const page = rows.slice(0, limit);
       const last = page.at(-1);
       return { items: page.map(decisionView), nextCursor: rows.length > limit && last ? encodeCursor([last.at, last.callId]) : null };
@@ -96,7 +96,7 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async
     },
     async (request, reply) => {
       const format = request.query.format ?? 'csv';
-      const records = store.exportDecisions(filterOf(request.query));
+      const records = audit.exportDecisions(filterOf(request.query));
       const stamp = new Date().toISOString().replace(/[:.]/g, '-');
       reply.type(EXPORT_CONTENT_TYPES[format]).header('content-disposition', `attachment; filename="dialguard-decisions-${stamp}.${format}"`);
       return reply.send(Readable.from(exportChunks(records, format), { objectMode: false }));
@@ -118,13 +118,13 @@ export const decisionRoutes: FastifyPluginAsyncTypebox<{ store: Store }> = async
     },
     async (request) => {
       const { id } = request.params;
-      const decision = store.getDecision(id);
+      const decision = await audit.getDecision(id);
       if (!decision) throw notFound(`no decision ${id}`);
-      const reservation = store.getReservation(id);
+      const [reservation, settlements] = await Promise.all([audit.getReservation(id), audit.listSettlements(id)]);
       return {
         decision: decisionDetailView(decision),
         reservation: reservation && reservationView(reservation),
-        settlements: store.listSettlements(id).map(settlementView),
+        settlements: settlements.map(settlementView),
       };
     },
   );

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Metrics } from '../../metrics.js';
-import type { Store } from '../../store/store.js';
+import type { AuditStore } from '../../store/roles/audit.js';
 import { decisionView } from '../decision-views.js';
 import { ERROR_RESPONSES } from '../errors.js';
 
@@ -14,7 +14,7 @@ const KEEPALIVE_MS = 15_000;
  * the audit (GET /decisions) has them all. The token travels in the Authorization header like
  * everywhere else: the page reads the stream with fetch(), not EventSource, which cannot send one.
  */
-export const eventRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Metrics }> = async (app, { store, metrics }) => {
+export const eventRoutes: FastifyPluginAsyncTypebox<{ audit: Pick<AuditStore, 'getDecision'>; metrics: Metrics }> = async (app, { audit, metrics }) => {
   const open = new Set<ServerResponse>();
   // app.close() waits for open connections: end the streams first, or shutdown would wait for the browsers.
   app.addHook('preClose', async () => {
@@ -38,14 +38,18 @@ export const eventRoutes: FastifyPluginAsyncTypebox<{ store: Store; metrics: Met
       const raw = reply.raw;
       raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
       raw.write(': dialguard decisions\n\n');
+      // One read after another, so that events keep the order of the decisions.
+      let sending: Promise<void> = Promise.resolve();
       const send = (callId: string): void => {
-        try {
-          const record = store.getDecision(callId);
-          if (record) raw.write(`event: decision\nid: ${callId}\ndata: ${JSON.stringify(decisionView(record))}\n\n`);
-        } catch (err) {
-          // Never let a watcher's trouble reach the decision path that called us.
-          request.log.warn({ err, callId }, 'could not stream a decision');
-        }
+        sending = sending.then(async () => {
+          try {
+            const record = await audit.getDecision(callId);
+            if (record && !raw.writableEnded) raw.write(`event: decision\nid: ${callId}\ndata: ${JSON.stringify(decisionView(record))}\n\n`);
+          } catch (err) {
+            // Never let a watcher's trouble reach the decision path that called us.
+            request.log.warn({ err, callId }, 'could not stream a decision');
+          }
+        });
       };
       const unsubscribe = metrics.onDecision(send);
       const keepalive = setInterval(() => raw.write(': keepalive\n\n'), KEEPALIVE_MS);

@@ -3,7 +3,9 @@ import type { FastifyReply } from 'fastify';
 import type { Guard } from '../../guard/guard.js';
 import { mergePatch, mergePolicy } from '../../policy/merge.js';
 import { PolicyOverridesSchema, type Policy, type PolicyOverrides } from '../../policy/schema.js';
-import type { ExtensionRecord, LockRecord, PolicyChange, Store } from '../../store/store.js';
+import type { LockRecord, LockStore } from '../../store/roles/locks.js';
+import type { ExtensionRecord, PolicyChange, PolicyStore, StoredPolicySet } from '../../store/roles/policies.js';
+import type { UsageStore } from '../../store/roles/usage.js';
 import { actor } from '../authentication.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ERROR_RESPONSES, notFound } from '../errors.js';
@@ -58,26 +60,36 @@ const lockView = (lock: LockRecord | null) => lock && { reason: lock.reason, act
 
 const changeView = (c: PolicyChange) => ({ id: c.id, at: iso(c.at), actor: c.actor, subject: c.subject, before: c.before, after: c.after, version: c.version });
 
-export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store }> = async (app, { guard, store }) => {
+export interface ExtensionRoutesDeps {
+  guard: Guard;
+  policies: Pick<PolicyStore, 'loadPolicySet' | 'getExtension' | 'listExtensions' | 'updateExtension' | 'policyHistory'>;
+  locks: LockStore;
+  usage: Pick<UsageStore, 'usage' | 'activeReservations'>;
+}
+
+export const extensionRoutes: FastifyPluginAsyncTypebox<ExtensionRoutesDeps> = async (app, { guard, policies, locks, usage: usageStore }) => {
   app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
-  const view = (ext: string, record: ExtensionRecord | null) => ({
-    ext,
-    stored: record !== null,
-    version: record?.version ?? null,
-    updatedAt: record ? iso(record.updatedAt) : null,
-    overrides: record?.overrides ?? {},
-    effective: mergePolicy(guard.resolvePolicySet().defaults, record?.overrides ?? {}),
-    lock: lockView(store.getLock(ext)),
-  });
+  const view = async (ext: string, record: ExtensionRecord | null) => {
+    const [stored, lock] = await Promise.all([policies.loadPolicySet(), locks.getLock(ext)]);
+    return {
+      ext,
+      stored: record !== null,
+      version: record?.version ?? null,
+      updatedAt: record ? iso(record.updatedAt) : null,
+      overrides: record?.overrides ?? {},
+      effective: mergePolicy(guard.resolvePolicySet(stored).defaults, record?.overrides ?? {}),
+      lock: lockView(lock),
+    };
+  };
 
   /** Replaces the overrides with `next(current)`, checked; answers like GET, 201 if the entry is new. */
-  const write = (ext: string, who: string, ifMatch: string | undefined, next: (current: ExtensionRecord | null) => PolicyOverrides) => {
+  const write = async (ext: string, who: string, ifMatch: string | undefined, next: (current: ExtensionRecord | null) => PolicyOverrides) => {
     let created = false;
-    const record = store.updateExtension(ext, who, (current) => {
+    const record = await policies.updateExtension(ext, who, (current, policy: StoredPolicySet) => {
       checkIfMatch(ifMatch, current?.version ?? null);
       const overrides = next(current);
-      checkExtensionPolicy(guard, overrides);
+      checkExtensionPolicy(guard, policy, overrides);
       created = current === null;
       return overrides;
     });
@@ -85,16 +97,16 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
   };
 
   /** A write's answer: the extension as GET shows it, its ETag, 201 if the entry is new. */
-  const written = (reply: FastifyReply, ext: string, { created, record }: ReturnType<typeof write>) => {
+  const written = (reply: FastifyReply, ext: string, { created, record }: Awaited<ReturnType<typeof write>>) => {
     if (record) reply.header('etag', etag(record.version));
     reply.code(created ? 201 : 200);
     return view(ext, record);
   };
 
-  const summary = (ext: string, record: ExtensionRecord | null, lock: LockRecord | null, defaults: Policy, now: Date) => {
+  const summary = async (ext: string, record: ExtensionRecord | null, lock: LockRecord | null, defaults: Policy, now: Date) => {
     const timezone = mergePolicy(defaults, record?.overrides ?? {}).schedule.timezone;
-    const usage = store.usage(ext, now, timezone);
-    const activeCalls = store.activeReservations(now, ext).length;
+    const [usage, active] = await Promise.all([usageStore.usage(ext, now, timezone), usageStore.activeReservations(now, ext)]);
+    const activeCalls = active.length;
     return {
       ext,
       stored: record !== null,
@@ -117,13 +129,14 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     async (request) => {
       const limit = request.query.limit ?? 100;
       const [after] = request.query.cursor === undefined ? [undefined] : decodeCursor(request.query.cursor, ['string'] as const);
-      const records = new Map(store.listExtensions().map((r) => [r.ext, r]));
-      const locks = new Map(store.listLocks().map((l) => [l.ext, l]));
-      const names = [...new Set([...records.keys(), ...locks.keys()])].sort().filter((ext) => after === undefined || ext > after);
+      const [entries, locked, stored] = await Promise.all([policies.listExtensions(), locks.listLocks(), policies.loadPolicySet()]);
+      const records = new Map(entries.map((r) => [r.ext, r]));
+      const lockOf = new Map(locked.map((l) => [l.ext, l]));
+      const names = [...new Set([...records.keys(), ...lockOf.keys()])].sort().filter((ext) => after === undefined || ext > after);
       const page = names.slice(0, limit);
-      const defaults = guard.resolvePolicySet().defaults;
+      const defaults = guard.resolvePolicySet(stored).defaults;
       const now = new Date();
-      const items = page.map((ext) => summary(ext, records.get(ext) ?? null, locks.get(ext) ?? null, defaults, now));
+      const items = await Promise.all(page.map((ext) => summary(ext, records.get(ext) ?? null, lockOf.get(ext) ?? null, defaults, now)));
       const last = page.at(-1);
       return { items, nextCursor: names.length > limit && last !== undefined ? encodeCursor([last]) : null };
     },
@@ -141,7 +154,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
       },
     },
     async (request, reply) => {
-      const record = store.getExtension(request.params.ext);
+      const record = await policies.getExtension(request.params.ext);
       if (record) reply.header('etag', etag(record.version));
       return view(request.params.ext, record);
     },
@@ -162,7 +175,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     },
     async (request, reply) => {
       const { ext } = request.params;
-      return written(reply, ext, write(ext, actor(request), request.headers['if-match'], () => request.body as PolicyOverrides));
+      return written(reply, ext, await write(ext, actor(request), request.headers['if-match'], () => request.body as PolicyOverrides));
     },
   );
 
@@ -182,7 +195,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     async (request, reply) => {
       const { ext } = request.params;
       const patch = request.body;
-      return written(reply, ext, write(ext, actor(request), request.headers['if-match'], (current) => mergePatch(current?.overrides ?? {}, patch) as PolicyOverrides));
+      return written(reply, ext, await write(ext, actor(request), request.headers['if-match'], (current) => mergePatch(current?.overrides ?? {}, patch) as PolicyOverrides));
     },
   );
 
@@ -199,7 +212,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     },
     async (request, reply) => {
       const { ext } = request.params;
-      store.updateExtension(ext, actor(request), (current) => {
+      await policies.updateExtension(ext, actor(request), (current) => {
         if (current === null) throw notFound(`extension ${ext} has no entry of its own`);
         checkIfMatch(request.headers['if-match'], current.version);
         return null;
@@ -224,7 +237,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
       const { ext } = request.params;
       const limit = request.query.limit ?? 50;
       const [beforeId] = request.query.cursor === undefined ? [undefined] : decodeCursor(request.query.cursor, ['number'] as const);
-      const changes = store.policyHistory([`extension:${ext}`, `lock:${ext}`], { limit: limit + 1, beforeId });
+      const changes = await policies.policyHistory([`extension:${ext}`, `lock:${ext}`], { limit: limit + 1, beforeId });
       const page = changes.slice(0, limit);
       const last = page.at(-1);
       return { items: page.map(changeView), nextCursor: changes.length > limit && last ? encodeCursor([last.id]) : null };
@@ -246,8 +259,8 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     },
     async (request) => {
       const { ext } = request.params;
-      store.lock(ext, request.body.reason, actor(request));
-      return { ext, lock: lockView(store.getLock(ext)), changed: true };
+      await locks.lock(ext, request.body.reason, actor(request));
+      return { ext, lock: lockView(await locks.getLock(ext)), changed: true };
     },
   );
 
@@ -263,7 +276,7 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
     },
     async (request) => {
       const { ext } = request.params;
-      const changed = store.unlock(ext, actor(request));
+      const changed = await locks.unlock(ext, actor(request));
       return { ext, lock: null, changed };
     },
   );

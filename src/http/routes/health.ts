@@ -1,5 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Store } from '../../store/store.js';
+import type { HealthStore } from '../../store/roles/health.js';
 
 /** What `serve` knows about its listeners; the database is checked here. */
 export interface Readiness {
@@ -9,7 +9,7 @@ export interface Readiness {
 }
 
 export interface HealthOptions {
-  store: Store;
+  health: HealthStore;
   readiness: () => Readiness;
 }
 
@@ -23,7 +23,7 @@ const ReadySchema = Type.Object({
 });
 
 /** The probes: the only routes that need no token, and that say nothing a stranger could use. */
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { store, readiness }) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app, { health, readiness }) => {
   app.get(
     '/healthz',
     {
@@ -50,7 +50,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     async (request, reply) => {
       let database = true;
       try {
-        store.checkWritable();
+        await health.checkWritable();
       } catch (error) {
         request.log.warn({ err: error }, 'readiness: database not writable');
         database = false;

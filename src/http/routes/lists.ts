@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guard } from '../../guard/guard.js';
 import { HighRiskSchema, RateEntrySchema } from '../../policy/document.js';
-import type { PolicySettingKey, PolicySettings, Store } from '../../store/store.js';
+import type { PolicySettingKey, PolicySettings, PolicyStore } from '../../store/roles/policies.js';
 import { actor } from '../authentication.js';
 import { ERROR_RESPONSES } from '../errors.js';
 import { checkBlockedPrefixes, checkHighRisk, checkRates } from '../policy-checks.js';
@@ -19,7 +19,10 @@ const BlockedPrefixesBody = Type.Object(
 );
 
 /** The site-wide lists: rates, blocked prefixes and high-risk destinations. Each write is checked whole before it is stored. */
-export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store }> = async (app, { guard, store }) => {
+export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; policies: Pick<PolicyStore, 'loadPolicySet' | 'readSetting' | 'updateSetting'> }> = async (
+  app,
+  { guard, policies },
+) => {
   app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => {
     try {
       done(null, parseRatesCsv(body as string));
@@ -29,8 +32,8 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
   });
 
   /** Stores `value` under `key` if If-Match allows and `check` passes, in one transaction; returns the new version. */
-  const put = <K extends PolicySettingKey>(key: K, who: string, ifMatch: string | undefined, value: PolicySettings[K], check: () => void): number => {
-    const stored = store.updateSetting(key, who, (current) => {
+  const put = async <K extends PolicySettingKey>(key: K, who: string, ifMatch: string | undefined, value: PolicySettings[K], check: () => void): Promise<number> => {
+    const stored = await policies.updateSetting(key, who, (current) => {
       checkIfMatch(ifMatch, current.version);
       check();
       return value;
@@ -39,16 +42,16 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
   };
 
   const RatesSchema = Type.Object({ version: Version, source: Source, rates: Type.Array(RateEntrySchema) });
-  const ratesView = () => {
-    const { value, version } = store.readSetting('rates');
-    return { version, source: value === null ? ('builtin' as const) : ('site' as const), rates: guard.resolvePolicySet().rates };
+  const ratesView = async () => {
+    const [{ value, version }, stored] = await Promise.all([policies.readSetting('rates'), policies.loadPolicySet()]);
+    return { version, source: value === null ? ('builtin' as const) : ('site' as const), rates: guard.resolvePolicySet(stored).rates };
   };
 
   app.get(
     '/rates',
     { schema: { summary: 'The rate table (longest E.164 prefix wins)', tags: ['lists'], response: { 200: RatesSchema, ...ERROR_RESPONSES } } },
     async (_request, reply) => {
-      const view = ratesView();
+      const view = await ratesView();
       reply.header('etag', etag(view.version));
       return view;
     },
@@ -68,7 +71,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
     },
     async (request, reply) => {
       const { rates } = request.body;
-      const version = put('rates', actor(request), request.headers['if-match'], rates, () => checkRates(rates));
+      const version = await put('rates', actor(request), request.headers['if-match'], rates, () => checkRates(rates));
       reply.header('etag', etag(version));
       return { version, source: 'site' as const, rates };
     },
@@ -86,9 +89,9 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
       },
     },
     async (_request, reply) => {
-      const { version } = store.readSetting('blockedPrefixes');
+      const [{ version }, stored] = await Promise.all([policies.readSetting('blockedPrefixes'), policies.loadPolicySet()]);
       reply.header('etag', etag(version));
-      return { version, blockedPrefixes: guard.resolvePolicySet().blockedPrefixes };
+      return { version, blockedPrefixes: guard.resolvePolicySet(stored).blockedPrefixes };
     },
   );
 
@@ -105,7 +108,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
     },
     async (request, reply) => {
       const { blockedPrefixes } = request.body;
-      const version = put('blockedPrefixes', actor(request), request.headers['if-match'], blockedPrefixes, () => checkBlockedPrefixes(blockedPrefixes));
+      const version = await put('blockedPrefixes', actor(request), request.headers['if-match'], blockedPrefixes, () => checkBlockedPrefixes(blockedPrefixes));
       reply.header('etag', etag(version));
       return { version, blockedPrefixes };
     },
@@ -123,9 +126,9 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
       },
     },
     async (_request, reply) => {
-      const { value, version } = store.readSetting('highRisk');
+      const [{ value, version }, stored] = await Promise.all([policies.readSetting('highRisk'), policies.loadPolicySet()]);
       reply.header('etag', etag(version));
-      return { version, source: value === null ? ('builtin' as const) : ('site' as const), ...guard.resolvePolicySet().highRisk };
+      return { version, source: value === null ? ('builtin' as const) : ('site' as const), ...guard.resolvePolicySet(stored).highRisk };
     },
   );
 
@@ -142,7 +145,7 @@ export const listRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store 
     },
     async (request, reply) => {
       const list = request.body;
-      const version = put('highRisk', actor(request), request.headers['if-match'], list, () => checkHighRisk(list));
+      const version = await put('highRisk', actor(request), request.headers['if-match'], list, () => checkHighRisk(list));
       reply.header('etag', etag(version));
       return { version, source: 'site' as const, ...list };
     },

@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guard } from '../../guard/guard.js';
 import { PolicyOverridesSchema, type PolicyOverrides } from '../../policy/schema.js';
-import type { Store } from '../../store/store.js';
+import type { PolicyStore } from '../../store/roles/policies.js';
 import { actor } from '../authentication.js';
 import { ERROR_RESPONSES } from '../errors.js';
 import { checkDefaultsPolicy } from '../policy-checks.js';
@@ -15,11 +15,14 @@ const DefaultsSchema = Type.Object({
   builtin: EffectivePolicySchema,
 });
 
-export const policyDefaultsRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store }> = async (app, { guard, store }) => {
-  const view = (overrides: PolicyOverrides | null, version: number) => ({
+export const policyDefaultsRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; policies: Pick<PolicyStore, 'loadPolicySet' | 'readSetting' | 'updateSetting'> }> = async (
+  app,
+  { guard, policies },
+) => {
+  const view = async (overrides: PolicyOverrides | null, version: number) => ({
     version,
     overrides: overrides ?? {},
-    effective: guard.resolvePolicySet().defaults,
+    effective: guard.resolvePolicySet(await policies.loadPolicySet()).defaults,
     builtin: guard.builtinDefaults,
   });
 
@@ -33,7 +36,7 @@ export const policyDefaultsRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; sto
       },
     },
     async (_request, reply) => {
-      const { value, version } = store.readSetting('defaults');
+      const { value, version } = await policies.readSetting('defaults');
       reply.header('etag', etag(version));
       return view(value, version);
     },
@@ -54,9 +57,9 @@ export const policyDefaultsRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; sto
     },
     async (request, reply) => {
       const defaults = request.body as PolicyOverrides;
-      const { version } = store.updateSetting('defaults', actor(request), (current) => {
+      const { version } = await policies.updateSetting('defaults', actor(request), (current, policy) => {
         checkIfMatch(request.headers['if-match'], current.version);
-        checkDefaultsPolicy(guard, store, defaults);
+        checkDefaultsPolicy(guard, policy, defaults);
         return defaults;
       });
       reply.header('etag', etag(version));

@@ -34,7 +34,7 @@ export const simulateRoutes: FastifyPluginAsyncTypebox<{ guard: Guard }> = async
       const { ext, number, source = '', origin = 'phone' } = request.body;
       const at = request.body.at === undefined ? new Date() : new Date(request.body.at);
       if (Number.isNaN(at.getTime())) throw new ValidationError([{ field: '/at', message: `"${request.body.at}" is not an ISO 8601 time` }], 'request body');
-      return simulatedDecisionView(guard.check({ extension: ext, dialled: number, source, origin, at, transport: 'http' }));
+      return simulatedDecisionView(await guard.check({ extension: ext, dialled: number, source, origin, at, transport: 'http' }));
     },
   );
 };

@@ -1,7 +1,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Guard } from '../../guard/guard.js';
 import { periodsAt } from '../../store/periods.js';
-import type { ReservationRecord, Store } from '../../store/store.js';
+import type { ReservationRecord, UsageStore } from '../../store/roles/usage.js';
 import { ERROR_RESPONSES } from '../errors.js';
 import { ExtParams, IsoTime, Money, Nullable, iso, money } from '../schemas.js';
 
@@ -43,7 +43,10 @@ const UsageSchema = Type.Object({
 });
 
 /** Spend against the budgets. Spend counts settled calls at their real cost and calls in progress at their reservation. */
-export const usageRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store }> = async (app, { guard, store }) => {
+export const usageRoutes: FastifyPluginAsyncTypebox<{ guard: Pick<Guard, 'effectivePolicy'>; usage: Pick<UsageStore, 'usage' | 'activeReservations'> }> = async (
+  app,
+  { guard, usage: usageStore },
+) => {
   app.get(
     '/usage/:ext',
     {
@@ -57,10 +60,9 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
     async (request) => {
       const { ext } = request.params;
       const now = new Date();
-      const { budget, schedule } = guard.effectivePolicy(ext);
+      const { budget, schedule } = await guard.effectivePolicy(ext);
       const periods = periodsAt(now, schedule.timezone);
-      const usage = store.usage(ext, now, schedule.timezone);
-      const calls = store.activeReservations(now, ext);
+      const [usage, calls] = await Promise.all([usageStore.usage(ext, now, schedule.timezone), usageStore.activeReservations(now, ext)]);
       return {
         ext,
         currency: budget.currency,
@@ -87,6 +89,6 @@ export const usageRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store
         response: { 200: Type.Object({ items: Type.Array(ActiveCallSchema) }), ...ERROR_RESPONSES },
       },
     },
-    async () => ({ items: store.activeReservations(new Date()).map(activeCallView) }),
+    async () => ({ items: (await usageStore.activeReservations(new Date())).map(activeCallView) }),
   );
 };

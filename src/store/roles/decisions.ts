@@ -13,7 +13,7 @@ import type { ExtensionRecord, StoredPolicySet } from './policies.js';
  *    their cost stays charged);
  * 2. reads the extension's snapshot (policy set, entry, lock) and calls `decider.plan`;
  * 3. reads the usage the plan asked for (budget totals in its timezone, the velocity counters
- *    and the circuit breaker of its fraud query) and calls `decider.decide`;
+ *    and the circuit breaker of its fraud query) and calls the plan's `decide`;
  * 4. gives the decision its call id; on an ALLOW with a grant and an E.164 number, reserves the
  *    grant (a slot, its seconds and cost, charged to the plan's day and month);
  * 5. writes the audit row, then applies the fraud effects (`composeFraudEffects` in src/fraud:
@@ -51,21 +51,21 @@ export interface ExtensionSnapshot {
   lock: LockRecord | null;
 }
 
-/** What the decision needs read next, in the same transaction. */
-export interface UsageQuery {
+/**
+ * The engine's side of one decision (made by the guard, one per request), in two synchronous
+ * steps that the store takes inside its transaction, reading between them: `plan` on the
+ * extension's snapshot, then the plan's `decide` on the usage it asked for.
+ */
+export interface Decider {
+  plan(snapshot: ExtensionSnapshot): DecisionPlan;
+}
+
+export interface DecisionPlan {
   /** Timezone of the budget day and month the usage is read for, and the reservation charged to. */
   timezone: string;
   /** The velocity counters and the circuit breaker to read; null: none (then `usage.velocity` and `usage.breaker` stay unset). */
   fraud: FraudQuery | null;
-}
-
-/**
- * The engine's side of one decision (made by the guard, one per request), in two synchronous
- * steps that the store calls in order, inside its transaction, reading between them.
- */
-export interface Decider {
-  plan(snapshot: ExtensionSnapshot): UsageQuery;
-  /** `usage` carries `velocity` and `breaker` when the plan's fraud query asked for them. */
+  /** `usage` carries `velocity` and `breaker` when `fraud` asked for them. */
   decide(usage: UsageSnapshot): Verdict;
 }
 

@@ -1,5 +1,7 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { AlertDelivery, AlertDetails, AlertFilter, AlertKind, AlertPage, AlertRecord, AlertSeverity } from '../store.js';
+import type { AlertDetails, AlertKind, AlertSeverity } from '../../domain/alert.js';
+import type { AlertDraft } from '../../fraud/effects.js';
+import type { AlertDelivery, AlertFilter, AlertPage, AlertRecord } from '../roles/alerts.js';
 
 interface AlertRow {
   id: string;
@@ -22,14 +24,6 @@ interface AlertRow {
   delivery_next_at: number | null;
   delivery_error: string | null;
   delivered_to: string;
-}
-
-export interface NewAlert extends Pick<AlertRecord, 'id' | 'at' | 'kind' | 'severity' | 'ext' | 'check' | 'counter' | 'message' | 'shadow' | 'decisionId'> {
-  /** Built only when the alert is new: a repeat within its window costs one update. */
-  details: () => AlertDetails;
-  /** Alerts with the same key within `dedupWindowMs` are one alert whose occurrences grow; null: never merged. */
-  dedupKey: string | null;
-  dedupWindowMs: number;
 }
 
 const toRecord = (row: AlertRow): AlertRecord => ({
@@ -89,8 +83,11 @@ export function createAlertRepository(db: Database) {
   };
 
   return {
-    /** Inserts the alert, or counts one more occurrence of the same one; true when it is new. */
-    raise(alert: NewAlert): boolean {
+    /**
+     * Inserts the alert under `id`, or counts one more occurrence of the same one; true when it
+     * is new. `details` is built only then: a repeat within its window costs one update.
+     */
+    raise(id: string, alert: AlertDraft, details: () => AlertDetails): boolean {
       if (alert.dedupKey !== null) {
         const existing = s.recurring.get(alert.dedupKey, alert.at - alert.dedupWindowMs);
         if (existing !== undefined) {
@@ -98,7 +95,8 @@ export function createAlertRepository(db: Database) {
           return false;
         }
       }
-      s.insert.run({ ...alert, shadow: alert.shadow ? 1 : 0, details: JSON.stringify(alert.details()) });
+      const { at, kind, severity, ext, check, counter, message, decisionId, dedupKey } = alert;
+      s.insert.run({ id, at, kind, severity, ext, check, counter, message, shadow: alert.shadow ? 1 : 0, decisionId, details: JSON.stringify(details()), dedupKey });
       return true;
     },
 

@@ -1,6 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import type { CheckOutcome, DecisionRequest } from '../../domain/decision.js';
-import type { AuditedDecision, DecisionRecord } from '../store.js';
+import type { DecisionRecord } from '../roles/audit.js';
+import type { AuditedDecision } from '../roles/decisions.js';
 
 interface DecisionRow {
   id: string;

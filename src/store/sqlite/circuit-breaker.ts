@@ -1,7 +1,7 @@
 import type { Database } from 'better-sqlite3';
 import { WINDOW_MS } from '../../domain/windows.js';
 import type { CircuitBreakerState } from '../../domain/usage.js';
-import type { CircuitBreakerRecord } from '../store.js';
+import type { CircuitBreakerRecord } from '../roles/circuit-breaker.js';
 
 const WINDOW = WINDOW_MS.internationalSpendPerHour;
 

@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { DecisionFilter, DecisionPage, DecisionRecord, ReservationRecord, SettlementRecord } from '../store.js';
+import type { DecisionFilter, DecisionPage, DecisionRecord, SettlementRecord } from '../roles/audit.js';
+import type { ReservationRecord } from '../roles/usage.js';
 
 /** Rows read per query while exporting: large enough to be quick, small enough to stay flat in memory. */
 const EXPORT_BATCH = 500;

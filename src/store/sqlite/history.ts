@@ -1,5 +1,6 @@
 import type { Database, Statement } from 'better-sqlite3';
-import type { ExtensionLock, HistoryPage, PolicyChange } from '../store.js';
+import type { ExtensionLock } from '../roles/locks.js';
+import type { HistoryPage, PolicyChange } from '../roles/policies.js';
 
 interface ChangeRow {
   id: number;

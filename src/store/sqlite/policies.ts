@@ -2,7 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { HighRiskList } from '../../numbers/high-risk.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import type { Rate } from '../../domain/rate.js';
-import type { ExtensionRecord, LockRecord, SiteSettings, StoredPolicySet } from '../store.js';
+import type { LockRecord } from '../roles/locks.js';
+import type { ExtensionRecord, SiteSettings, StoredPolicySet } from '../roles/policies.js';
 
 interface ExtensionRow {
   ext: string;

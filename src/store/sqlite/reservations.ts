@@ -4,7 +4,8 @@ import type { UsageSnapshot } from '../../domain/usage.js';
 import type { PricedRate } from '../../domain/rate.js';
 import { costMicros } from '../../rates/rate-table.js';
 import type { Periods } from '../periods.js';
-import type { ReservationRecord, SettlementOutcome, SettlementRequest, SettlementResult } from '../store.js';
+import type { SettlementOutcome, SettlementRequest, SettlementResult } from '../roles/decisions.js';
+import type { ReservationRecord } from '../roles/usage.js';
 
 interface ReservationRow {
   call_id: string;
@@ -54,6 +55,7 @@ export function createReservationRepository(db: Database) {
        ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros, seconds = seconds + excluded.seconds`,
     ),
     active: db.prepare<[string], number>(`SELECT active FROM active_calls WHERE ext = ?`).pluck(),
+    overdue: db.prepare<[string, number], number>(`SELECT COUNT(*) FROM reservations WHERE ext = ? AND status = 'active' AND expires_at <= ?`).pluck(),
     addActive: db.prepare<[string, number]>(
       `INSERT INTO active_calls (ext, active) VALUES (?, ?) ON CONFLICT (ext) DO UPDATE SET active = active + excluded.active`,
     ),
@@ -91,11 +93,17 @@ export function createReservationRepository(db: Database) {
       return s.expireAllUpdate.run(now).changes;
     },
 
-    usage(ext: string, periods: Periods): UsageSnapshot {
+    /**
+     * The extension's usage. With `overdueAt`, reservations overdue then count as expired
+     * whether or not `expireDue` has run (a read that writes nothing sees what a decision
+     * would); without it the caller has just expired them, and one lookup is saved.
+     */
+    usage(ext: string, periods: Periods, overdueAt?: number): UsageSnapshot {
       const day = s.total.get(ext, `d:${periods.day}`);
       const month = s.total.get(ext, `m:${periods.month}`);
+      const active = (s.active.get(ext) as number | undefined) ?? 0;
       return {
-        activeCalls: (s.active.get(ext) as number | undefined) ?? 0,
+        activeCalls: overdueAt === undefined || active === 0 ? active : active - (s.overdue.get(ext, overdueAt) ?? 0),
         spentTodayMicros: day?.spend_micros ?? 0,
         spentMonthMicros: month?.spend_micros ?? 0,
         secondsToday: day?.seconds ?? 0,

@@ -1,22 +1,27 @@
 import type { Logger } from 'pino';
-import { createIdFactory } from '../ids.js';
-import { startCheckpointer } from './checkpointer.js';
-import { StoreError } from '../../errors.js';
-import type { PolicyDocument } from '../../policy/document.js';
-import { periodsAt } from '../periods.js';
 import type { DecisionRequest } from '../../domain/decision.js';
-import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, AuthorizeTx, ExtensionRecord, PolicySettingKey, PolicySettings, SettlementRequest, StoredSetting, Store, Verdict } from '../store.js';
+import type { UsageSnapshot } from '../../domain/usage.js';
+import { StoreError } from '../../errors.js';
+import { composeFraudEffects } from '../../fraud/effects.js';
+import type { PolicyDocument } from '../../policy/document.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
+import { createIdFactory } from '../ids.js';
+import { periodsAt } from '../periods.js';
+import type { DecisionRecord } from '../roles/audit.js';
+import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, Decider, ExtensionSnapshot, SettlementRequest } from '../roles/decisions.js';
+import type { Store } from '../roles/index.js';
+import type { ExtensionRecord, PolicySettingKey, PolicySettings, PolicyState, StoredPolicySet, StoredSetting } from '../roles/policies.js';
 import { createAlertRepository } from './alerts.js';
 import { createAuditRepository } from './audit.js';
+import { startCheckpointer } from './checkpointer.js';
 import { createCircuitBreakerRepository } from './circuit-breaker.js';
 import { createDecisionQueries } from './decision-queries.js';
 import { createFraudEffects } from './fraud-effects.js';
 import { createPolicyHistory } from './history.js';
-import { createTokenRepository } from './tokens.js';
 import { openDatabase } from './open.js';
 import { createPolicyRepository } from './policies.js';
 import { createReservationRepository } from './reservations.js';
+import { createTokenRepository } from './tokens.js';
 import { createVelocityRepository } from './velocity.js';
 
 export interface SqliteStoreOptions {
@@ -33,6 +38,12 @@ export interface SqliteStoreOptions {
 export const DEFAULT_BUSY_TIMEOUT_MS = 200;
 export const DEFAULT_RESERVATION_GRACE_SECONDS = 300;
 
+/**
+ * The embedded store: one SQLite file, shared by every guard process on the host. SQLite has
+ * one writer at a time, so a write transaction (BEGIN IMMEDIATE) serialises everything a
+ * decision reads and writes. better-sqlite3 is synchronous: each role method does its work
+ * at once and hands back a settled promise.
+ */
 export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path, {
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
@@ -48,23 +59,36 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const breaker = createCircuitBreakerRepository(db);
   const alerts = createAlertRepository(db);
   const fraud = createFraudEffects(db, { policies, velocity, breaker, alerts, nextId });
+  const history = createPolicyHistory(db);
+  const decisions = createDecisionQueries(db, audit.get, reservations.get);
+  const tokens = createTokenRepository(db);
 
-  const txFor = (request: DecisionRequest): AuthorizeTx => ({
-    version: policies.version(),
-    extension: policies.getExtension(request.extension),
-    lock: policies.getLock(request.extension),
-    loadPolicySet: policies.loadSet,
-    usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone)),
-    fraudCounters: (query) => fraud.counters(request.extension, request.at.getTime(), query),
-  });
+  // The policy set is read again only when its version changed: every policy write bumps it.
+  let policySet: StoredPolicySet | null = null;
+  const snapshot = (ext: string): ExtensionSnapshot => {
+    if (policySet?.version !== policies.version()) policySet = policies.loadSet();
+    return { policy: policySet, extension: policies.getExtension(ext), lock: policies.getLock(ext) };
+  };
 
-  const authorizeOne = (request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict): AuditedDecision => {
+  /** Steps 2 and 3 of a decision (DecisionStore); `overdueAt` when step 1 did not run. */
+  const decide = (request: DecisionRequest, decider: Decider, overdueAt?: number) => {
+    const plan = decider.plan(snapshot(request.extension));
+    const usage: UsageSnapshot = reservations.usage(request.extension, periodsAt(request.at, plan.timezone), overdueAt);
+    if (plan.fraud) {
+      const counters = fraud.counters(request.extension, request.at.getTime(), plan.fraud);
+      usage.velocity = counters.velocity;
+      if (counters.breaker) usage.breaker = counters.breaker;
+    }
+    return { verdict: plan.decide(usage), timezone: plan.timezone };
+  };
+
+  const authorizeOne = (request: DecisionRequest, decider: Decider): AuditedDecision => {
     // The request's time is the clock: in service it is the moment the call arrived.
-    reservations.expireDue(request.extension, request.at.getTime());
-    const { decision, latencyUs, timezone } = decide(txFor(request));
-    const audited = { ...decision, callId: nextId(request.at.getTime()) };
+    const at = request.at.getTime();
+    reservations.expireDue(request.extension, at);
+    const { verdict, timezone } = decide(request, decider);
+    const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
     if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
-      const createdAt = request.at.getTime();
       reservations.reserve({
         callId: audited.callId,
         ext: request.extension,
@@ -72,32 +96,36 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         rate: audited.grant.rate,
         grant: audited.grant,
         periods: periodsAt(request.at, timezone),
-        createdAt,
-        expiresAt: createdAt + audited.grant.seconds * 1000 + graceMs,
+        createdAt: at,
+        expiresAt: at + audited.grant.seconds * 1000 + graceMs,
       });
     }
-    audit.insert(request, audited, latencyUs);
-    fraud.apply(request, audited);
+    audit.insert(request, audited, verdict.latencyUs);
+    const effects = composeFraudEffects(request, audited, audited.callId);
+    if (effects) fraud.apply(request.extension, at, effects);
     return audited;
   };
-  const authorizeTx = db.transaction(authorizeOne);
   // Inside the batch each item runs in a savepoint: one that throws leaves no half-written rows.
   const itemTx = db.transaction(authorizeOne);
   const batchTx = db.transaction((items: ReadonlyArray<AuthorizeItem>): AuthorizeOutcome[] =>
-    items.map(({ request, decide }) => {
+    items.map(({ request, decider }) => {
       try {
-        return { ok: true, decision: itemTx(request, decide) };
+        return { ok: true, decision: itemTx(request, decider) };
       } catch (error) {
         return { ok: false, error };
       }
     }),
   );
 
-  const evaluateTx = db.transaction((request: DecisionRequest, decide: (tx: AuthorizeTx) => Verdict) => decide(txFor(request)).decision);
+  // A read transaction: nothing is written, so dry runs never wait for or hold the write lock.
+  const evaluateTx = db.transaction((request: DecisionRequest, decider: Decider) => decide(request, decider, request.at.getTime()).verdict.decision);
 
-  const importTx = db.transaction((doc: PolicyDocument, actor: string) => {
+  const policyState = (): PolicyState => ({ set: policies.loadSet(), extensions: policies.listExtensions() });
+
+  const importTx = db.transaction((doc: PolicyDocument, actor: string, check: (policy: PolicyState) => void) => {
+    check(policyState());
     let version = policies.version();
-    const replaceSetting = <K extends 'defaults' | 'rates' | 'highRisk' | 'blockedPrefixes' | 'site'>(key: K, value: unknown) => {
+    const replaceSetting = (key: PolicySettingKey, value: unknown) => {
       if (value === undefined) return;
       version = policies.recordChange(actor, key, policies.getSetting(key) ?? null, value);
       policies.putSetting(key, value);
@@ -157,14 +185,10 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return breaker.record(at);
   });
 
-  const history = createPolicyHistory(db);
-  const decisions = createDecisionQueries(db, audit.get, reservations.get);
-  const tokens = createTokenRepository(db);
-
   const updateExtensionTx = db.transaction(
-    (ext: string, actor: string, update: (current: ExtensionRecord | null) => PolicyOverrides | null): ExtensionRecord | null => {
+    (ext: string, actor: string, update: (current: ExtensionRecord | null, policy: StoredPolicySet) => PolicyOverrides | null): ExtensionRecord | null => {
       const current = policies.getExtension(ext);
-      const next = update(current);
+      const next = update(current, policies.loadSet());
       const version = policies.recordChange(actor, `extension:${ext}`, current?.overrides ?? null, next);
       if (next === null) {
         policies.deleteExtension(ext);
@@ -180,82 +204,96 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     version: history.subjectVersion(key),
   });
 
-  // Untyped inside: db.transaction() drops the key's generic, the Store method restores it.
+  // Untyped inside: db.transaction() drops the key's generic, the role method restores it.
   const updateSettingTx = db.transaction(
-    (key: PolicySettingKey, actor: string, update: (current: StoredSetting<unknown>) => unknown): StoredSetting<unknown> => {
+    (key: PolicySettingKey, actor: string, update: (current: StoredSetting<unknown>, policy: PolicyState) => unknown): StoredSetting<unknown> => {
       const current = readSetting(key);
-      const next = update(current);
+      const next = update(current, policyState());
       const version = policies.recordChange(actor, key, current.value, next);
       policies.putSetting(key, next);
       return { value: next, version };
     },
   );
-  const updateSetting = <K extends PolicySettingKey>(
-    key: K,
-    actor: string,
-    update: (current: StoredSetting<PolicySettings[K]>) => PolicySettings[K],
-  ): StoredSetting<PolicySettings[K]> =>
-    updateSettingTx.immediate(key, actor, update as (current: StoredSetting<unknown>) => unknown) as StoredSetting<PolicySettings[K]>;
 
   const writableTx = db.transaction(() => undefined);
 
-  const guarded = <T>(what: string, fn: () => T): T => {
+  const storeError = (what: string, err: unknown): unknown => {
+    if (err instanceof StoreError) return err;
+    const code = (err as { code?: string }).code ?? '';
+    return code.startsWith('SQLITE_') ? new StoreError(`${what} failed: ${code} ${(err as Error).message}`, { cause: err }) : err;
+  };
+  /** The role methods' one shape: the synchronous work done now, its result or error as a settled promise. */
+  const run = <T>(what: string, fn: () => T): Promise<T> => {
     try {
-      return fn();
+      return Promise.resolve(fn());
     } catch (err) {
-      if (err instanceof StoreError) throw err;
-      const code = (err as { code?: string }).code ?? '';
-      if (code.startsWith('SQLITE_')) throw new StoreError(`${what} failed: ${code} ${(err as Error).message}`, { cause: err });
-      throw err;
+      return Promise.reject(storeError(what, err));
     }
   };
 
   return {
-    location: options.path,
-    policyVersion: () => guarded('reading the policy version', policies.version),
-    loadPolicySet: () => guarded('loading the policy', policies.loadSet),
-    getExtension: (ext) => guarded('reading an extension', () => policies.getExtension(ext)),
-    listExtensions: () => guarded('listing extensions', policies.listExtensions),
-    importDocument: (doc, actor) => guarded('importing the policy', () => importTx.immediate(doc, actor)),
-    lock: (ext, reason, actor) => guarded('locking', () => lockTx.immediate(ext, reason, actor)),
-    unlock: (ext, actor) => guarded('unlocking', () => unlockTx.immediate(ext, actor)),
-    authorize: (request, decide) => guarded('authorizing', () => authorizeTx.immediate(request, decide)),
-    authorizeBatch: (items) => guarded('authorizing', () => batchTx.immediate(items)),
-    evaluate: (request, decide) => guarded('evaluating', () => evaluateTx.deferred(request, decide)),
-    settle: (req) => guarded('settling', () => settleTx.immediate(req)),
-    getDecision: (id) => guarded('reading a decision', () => audit.get(id)),
-    getReservation: (id) => guarded('reading a reservation', () => reservations.get(id)),
-    usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone))),
+    authorizeBatch: (items) => run('authorizing', () => batchTx.immediate(items)),
+    evaluate: (request, decider) => run('evaluating', () => evaluateTx.deferred(request, decider)),
+    settle: (req) => run('settling', () => settleTx.immediate(req)),
+
+    loadPolicySet: () => run('loading the policy', policies.loadSet),
+    getExtension: (ext) => run('reading an extension', () => policies.getExtension(ext)),
+    listExtensions: () => run('listing extensions', policies.listExtensions),
+    readSetting: (key) => run('reading a setting', () => readSetting(key)),
+    updateExtension: (ext, actor, update) => run('updating an extension', () => updateExtensionTx.immediate(ext, actor, update)),
+    updateSetting: <K extends PolicySettingKey>(key: K, actor: string, update: (current: StoredSetting<PolicySettings[K]>, policy: PolicyState) => PolicySettings[K]) =>
+      run('updating a setting', () => updateSettingTx.immediate(key, actor, update as (current: StoredSetting<unknown>, policy: PolicyState) => unknown) as StoredSetting<PolicySettings[K]>),
+    importDocument: (doc, actor, check) => run('importing the policy', () => importTx.immediate(doc, actor, check)),
+    policyHistory: (subjects, page) => run('reading the policy history', () => history.page(subjects, page)),
+
+    getLock: (ext) => run('reading a lock', () => policies.getLock(ext)),
+    listLocks: () => run('listing locks', history.locks),
+    lock: (ext, reason, actor) => run('locking', () => lockTx.immediate(ext, reason, actor)),
+    unlock: (ext, actor) => run('unlocking', () => unlockTx.immediate(ext, actor)),
+
+    getDecision: (id) => run('reading a decision', () => audit.get(id)),
+    listDecisions: (filter, page) => run('listing decisions', () => decisions.list(filter, page)),
+    async *exportDecisions(filter) {
+      const records = decisions.export(filter);
+      for (;;) {
+        let next: IteratorResult<DecisionRecord>;
+        try {
+          next = records.next();
+        } catch (err) {
+          throw storeError('exporting decisions', err);
+        }
+        if (next.done) return;
+        yield next.value;
+      }
+    },
+    listSettlements: (callId) => run('reading settlements', () => decisions.settlements(callId)),
+    getReservation: (id) => run('reading a reservation', () => reservations.get(id)),
+
+    usage: (ext, at, timezone) => run('reading usage', () => reservations.usage(ext, periodsAt(at, timezone), at.getTime())),
+    activeReservations: (at, ext) => run('listing active reservations', () => decisions.activeReservations(at, ext)),
+    countActiveReservations: (at) => run('counting active reservations', () => decisions.countActive(at)),
+
+    listTokens: () => run('listing tokens', tokens.list),
+    createToken: (token) => run('creating a token', () => tokens.create(token)),
+    replaceToken: (token) => run('replacing a token', () => tokens.replace.immediate(token)),
+    revokeToken: (name, actor) => run('revoking a token', () => tokens.revoke(name, actor)),
+
+    listAlerts: (filter, page) => run('listing alerts', () => alerts.list(filter, page)),
+    getAlert: (id) => run('reading an alert', () => alerts.get(id)),
+    acknowledgeAlert: (id, actor, at) => run('acknowledging an alert', () => ackTx.immediate(id, actor, at.getTime())),
+    claimDueAlerts: (now, limit, leaseMs) => run('claiming alerts', () => claimTx.immediate(now.getTime(), limit, leaseMs)),
+    recordAlertDelivery: (id, update) => run('recording an alert delivery', () => alerts.recordDelivery(id, update)),
+    nextAlertDelivery: () => run('reading the alert queue', alerts.nextDue),
+
+    circuitBreaker: (at) => run('reading the circuit breaker', () => breaker.record(at.getTime())),
+    setCircuitBreakerLimit: (limitMicros, actor, at) => run('setting the circuit breaker', () => breakerLimitTx.immediate(limitMicros, actor, at.getTime())),
+    resetCircuitBreaker: (actor, at) => run('resetting the circuit breaker', () => breakerResetTx.immediate(actor, at.getTime())),
+
+    checkWritable: () => run('checking the database', () => writableTx.immediate()),
+
     async close() {
       await checkpointer?.stop();
       db.close();
     },
-
-    updateExtension: (ext, actor, update) => guarded('updating an extension', () => updateExtensionTx.immediate(ext, actor, update)),
-    readSetting: (key) => guarded('reading a setting', () => readSetting(key)),
-    updateSetting: (key, actor, update) => guarded('updating a setting', () => updateSetting(key, actor, update)),
-    getLock: (ext) => guarded('reading a lock', () => policies.getLock(ext)),
-    listLocks: () => guarded('listing locks', history.locks),
-    policyHistory: (subjects, page) => guarded('reading the policy history', () => history.page(subjects, page)),
-    listDecisions: (filter, page) => guarded('listing decisions', () => decisions.list(filter, page)),
-    exportDecisions: (filter) => decisions.export(filter),
-    listSettlements: (callId) => guarded('reading settlements', () => decisions.settlements(callId)),
-    activeReservations: (at, ext) => guarded('listing active reservations', () => decisions.activeReservations(at, ext)),
-    countActiveReservations: (at) => guarded('counting active reservations', () => decisions.countActive(at)),
-    checkWritable: () => guarded('checking the database', () => writableTx.immediate()),
-    listTokens: () => guarded('listing tokens', tokens.list),
-    createToken: (token) => guarded('creating a token', () => tokens.create(token)),
-    replaceToken: (token) => guarded('replacing a token', () => tokens.replace.immediate(token)),
-    revokeToken: (name, actor) => guarded('revoking a token', () => tokens.revoke(name, actor)),
-
-    listAlerts: (filter, page) => guarded('listing alerts', () => alerts.list(filter, page)),
-    getAlert: (id) => guarded('reading an alert', () => alerts.get(id)),
-    acknowledgeAlert: (id, actor, at) => guarded('acknowledging an alert', () => ackTx.immediate(id, actor, at.getTime())),
-    claimDueAlerts: (now, limit, leaseMs) => guarded('claiming alerts', () => claimTx.immediate(now.getTime(), limit, leaseMs)),
-    recordAlertDelivery: (id, update) => guarded('recording an alert delivery', () => alerts.recordDelivery(id, update)),
-    nextAlertDelivery: () => guarded('reading the alert queue', alerts.nextDue),
-    circuitBreaker: (at) => guarded('reading the circuit breaker', () => breaker.record(at.getTime())),
-    setCircuitBreakerLimit: (limitMicros, actor, at) => guarded('setting the circuit breaker', () => breakerLimitTx.immediate(limitMicros, actor, at.getTime())),
-    resetCircuitBreaker: (actor, at) => guarded('resetting the circuit breaker', () => breakerResetTx.immediate(actor, at.getTime())),
   };
 }

@@ -1,5 +1,5 @@
 import type { Database } from 'better-sqlite3';
-import type { NewToken, TokenRecord, TokenRole } from '../store.js';
+import type { NewToken, TokenRecord, TokenRole } from '../roles/tokens.js';
 
 interface TokenRow {
   id: number;

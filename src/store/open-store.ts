@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import type { Store } from './roles/index.js';
+import { createSqliteStore } from './sqlite/sqlite-store.js';
+
+export interface StoreOptions {
+  /** DIALGUARD_DB: a file path (SQLite, the embedded default) or a `postgres://` / `postgresql://` URL. */
+  database: string;
+  /** How long a write may wait for another guard's lock: below the answer deadline, so a busy database becomes a guard_error answer in time. */
+  lockWaitMs: number;
+  /** Added to a reservation's limit before it expires: ringing time comes before L() starts counting. */
+  reservationGraceSeconds: number;
+  /** A long-running server: background maintenance (SQLite: WAL checkpoints from a worker thread) is on. */
+  server?: boolean;
+  logger?: Logger;
+}
+
+export const CHECKPOINT_INTERVAL_MS = 1000;
+
+const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database);
+
+/** The one place that knows which database is behind the roles. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  if (isPostgresUrl(options.database)) {
+    throw new ConfigError('DIALGUARD_DB: PostgreSQL store not available in this build (a file path selects SQLite)');
+  }
+  return createSqliteStore({
+    path: options.database,
+    busyTimeoutMs: options.lockWaitMs,
+    reservationGraceSeconds: options.reservationGraceSeconds,
+    ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}
+
+/** DIALGUARD_DB as it may be shown and logged: a URL's password is never. */
+export function describeDatabase(database: string): string {
+  if (!isPostgresUrl(database)) return database;
+  try {
+    const url = new URL(database);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return 'a PostgreSQL URL that does not parse';
+  }
+}
