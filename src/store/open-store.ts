@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import { ConfigError } from '../errors.js';
+import { createPostgresStore } from './postgres/postgres-store.js';
+import { redactUrl } from './postgres/connection.js';
 import type { Store } from './roles/index.js';
 import { createSqliteStore } from './sqlite/sqlite-store.js';
 
@@ -22,7 +23,12 @@ const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test
 /** The one place that knows which database is behind the roles. */
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (isPostgresUrl(options.database)) {
-    throw new ConfigError('DIALGUARD_DB: PostgreSQL store not available in this build (a file path selects SQLite)');
+    return createPostgresStore({
+      url: options.database,
+      lockWaitMs: options.lockWaitMs,
+      reservationGraceSeconds: options.reservationGraceSeconds,
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
   return createSqliteStore({
     path: options.database,
@@ -35,12 +41,5 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 
 /** DIALGUARD_DB as it may be shown and logged: a URL's password is never. */
 export function describeDatabase(database: string): string {
-  if (!isPostgresUrl(database)) return database;
-  try {
-    const url = new URL(database);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return 'a PostgreSQL URL that does not parse';
-  }
+  return isPostgresUrl(database) ? redactUrl(database) : database;
 }
