@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_BILLING_SECONDS, MAX_RATE_PER_MINUTE } from '../bounds.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { PolicyOverridesSchema, type PolicyOverrides } from './schema.js';
 import {
@@ -34,9 +35,9 @@ export const ExtensionEntrySchema = PolicyOverridesSchema;
 export const RateEntrySchema = Type.Object(
   {
     prefix: Type.String({ pattern: '^\\+[0-9]{0,15}$', description: 'E.164 prefix ("+44"); "+" alone prices every unmatched destination' }),
-    perMinute: Type.Number({ minimum: 0, description: 'price per minute, in the budget currency' }),
-    increment: Type.Integer({ minimum: 1, description: 'billing step in seconds' }),
-    minimum: Type.Optional(Type.Integer({ minimum: 1, description: 'first billed interval in seconds; defaults to increment' })),
+    perMinute: Type.Number({ minimum: 0, maximum: MAX_RATE_PER_MINUTE, description: 'price per minute, in the budget currency' }),
+    increment: Type.Integer({ minimum: 1, maximum: MAX_BILLING_SECONDS, description: 'billing step in seconds' }),
+    minimum: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BILLING_SECONDS, description: 'first billed interval in seconds; defaults to increment' })),
   },
   { additionalProperties: false },
 );
