@@ -57,3 +57,11 @@ export class DeadlineError extends DialguardError {
     this.name = 'DeadlineError';
   }
 }
+
+/** The store was asked to write a number that is not finite or that no field admits (src/bounds.ts); nothing was written. */
+export class StoredValueError extends DialguardError {
+  constructor(message: string) {
+    super('DG_VALUE_OUT_OF_RANGE', message);
+    this.name = 'StoredValueError';
+  }
+}

@@ -23,6 +23,7 @@ export const ERROR_RESPONSES = { '4xx': ErrorSchema, '5xx': ErrorSchema } as con
 const STATUS: Readonly<Record<string, number>> = {
   DG_VALIDATION: 400,
   DG_BAD_REQUEST: 400,
+  DG_VALUE_OUT_OF_RANGE: 400,
   DG_UNAUTHORIZED: 401,
   DG_FORBIDDEN: 403,
   DG_NOT_FOUND: 404,

@@ -1,8 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { MAX_CALL_SECONDS, MAX_RATE_PER_MINUTE } from '../../bounds.js';
 import type { Grant, UsageSnapshot } from '../../engine/types.js';
-import { costMicros, type PricedRate } from '../../rates/rate-table.js';
+import { costMicros, toMicros, type PricedRate } from '../../rates/rate-table.js';
 import type { Periods } from '../periods.js';
 import type { ReservationRecord, SettlementOutcome, SettlementRequest, SettlementResult } from '../store.js';
+import { storedInteger } from '../stored-values.js';
 
 interface ReservationRow {
   call_id: string;
@@ -105,13 +107,13 @@ export function createReservationRepository(db: Database) {
         callId: r.callId,
         ext: r.ext,
         e164: r.e164,
-        perMinuteMicros: r.rate.perMinuteMicros,
+        perMinuteMicros: storedInteger(r.rate.perMinuteMicros, toMicros(MAX_RATE_PER_MINUTE), 'the rate of a reservation (micro-units a minute)'),
         increment: r.rate.increment,
         minimum: r.rate.minimum,
         day: r.periods.day,
         month: r.periods.month,
-        reservedSeconds: r.grant.seconds,
-        reservedMicros: r.grant.costMicros,
+        reservedSeconds: storedInteger(r.grant.seconds, MAX_CALL_SECONDS, 'the seconds of a reservation'),
+        reservedMicros: storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)'),
         createdAt: r.createdAt,
         expiresAt: r.expiresAt,
       });
