@@ -136,6 +136,14 @@ describe('dialguard policy import and export', () => {
     expect(decision).toMatchObject({ result: 'ALLOW', limitMs: 3_600_000 });
   });
 
+  it('refuses a document nested 5,000 deep with one line, not a stack overflow', async () => {
+    writeFileSync(join(dir, 'deep.json'), `{"defaults":{"enabled":${'['.repeat(5000)}${']'.repeat(5000)}}}`);
+    const r = await dialguard('policy', 'import', join(dir, 'deep.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^dialguard: .*nested more than 32 levels/);
+    expect(r.stderr).not.toContain('RangeError');
+  });
+
   it('export then import restores the same policy', async () => {
     writeFileSync(join(dir, 'p.json'), JSON.stringify({ extensions: { '2001': { voicemailCallout: 'domestic' } }, blockedPrefixes: ['+88213'] }));
     await dialguard('policy', 'import', join(dir, 'p.json'));
