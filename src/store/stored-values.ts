@@ -1,11 +1,11 @@
-import { MAX_POLICY_NUMBER } from '../bounds.js';
+import { MAX_POLICY_NUMBER, SETTLEMENT_TOLERANCE_SECONDS } from '../bounds.js';
 import { StoredValueError } from '../errors.js';
 
 /**
- * The store's last line of defence against numbers the schemas should have refused: any store
- * implementation calls these on what it is about to write. JSON.stringify writes Infinity and
- * NaN as null, and a policy number past every bound (1.797e308) prices calls at Infinity, so
- * neither may reach the database.
+ * The store's last line of defence against numbers the schemas should have refused, and what
+ * it believes of a settlement: any store implementation calls these on what it is about to
+ * write. JSON.stringify writes Infinity and NaN as null, and a policy number past every bound
+ * (1.797e308) prices calls at Infinity, so neither may reach the database.
  */
 
 /** JSON text of a policy value (overrides, rates, a site list), if every number in it is one a policy field admits. */
@@ -24,3 +24,14 @@ export function storedInteger(value: number, max: number, what: string): number 
   throw new StoredValueError(`refusing to store ${what}: ${value} is not a whole number from 0 to ${max}`);
 }
 
+/**
+ * The seconds a settlement charges. Dial's L() ended the call at its limit, so seconds reported
+ * past the limit plus the tolerance (1e308, Infinity) are not believed: they are clamped to it,
+ * and the charge and the usage totals stay bounded.
+ */
+export function settledSeconds(reported: number, limitSeconds: number): { answered: number; clamped: boolean } {
+  if (Number.isNaN(reported)) throw new StoredValueError('refusing to settle NaN seconds');
+  const ceiling = limitSeconds + SETTLEMENT_TOLERANCE_SECONDS;
+  if (reported > ceiling) return { answered: ceiling, clamped: true };
+  return { answered: Math.max(0, Math.floor(reported)), clamped: false };
+}
