@@ -134,6 +134,8 @@ function describe(schema: TSchema): string {
 /** A value quoted for a message, cut short: a wrong value may be a whole pasted document. */
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would show as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

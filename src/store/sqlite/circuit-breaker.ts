@@ -1,7 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { MAX_AMOUNT } from '../../bounds.js';
 import { HOUR_MS } from '../../engine/checks/velocity.js';
 import type { CircuitBreakerState } from '../../engine/types.js';
+import { toMicros } from '../../rates/rate-table.js';
 import type { CircuitBreakerRecord } from '../store.js';
+import { storedInteger } from '../stored-values.js';
 
 interface BreakerRow {
   limit_micros: number | null;
@@ -86,7 +89,7 @@ export function createCircuitBreakerRepository(db: Database) {
     },
 
     setLimit(limitMicros: number | null): void {
-      s.setLimit.run(limitMicros);
+      s.setLimit.run(limitMicros === null ? null : storedInteger(limitMicros, toMicros(MAX_AMOUNT), 'the circuit breaker limit (micro-units)'));
     },
   };
 }
