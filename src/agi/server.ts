@@ -4,9 +4,9 @@
  * call for as long as the connection stays open (agi-server-silent.json).
  */
 import net, { type Socket } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { ConfigError, DeadlineError, DialguardError } from '../errors.js';
+import { compileNetworks, parseAddress, parseNetwork, type NetworkList } from '../net/address.js';
 import { AgiErrorCode } from './protocol.js';
 import { AgiSession, type AgiSessionOptions } from './session.js';
 
@@ -215,31 +215,32 @@ function within(task: () => Promise<void>, ms: number): Promise<Outcome> {
   });
 }
 
-/** Compiled once: a predicate on the remote address of each connection. */
+/**
+ * Compiled once: a predicate on the remote address of each connection. Entries follow
+ * src/net/address.ts; an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is its IPv4 address.
+ */
 export function compileAllowList(allowFrom: string[] | undefined, host: string): (address: string) => boolean {
-  if (!allowFrom) return isLoopbackHost(host) ? (address) => parseAddress(address)?.range() === 'loopback' : () => true;
-  const ranges = allowFrom.map(parseRange);
-  return (address) => {
-    const parsed = parseAddress(address);
-    return parsed !== undefined && ranges.some(([net, bits]) => parsed.kind() === net.kind() && parsed.match(net, bits));
+  const allowed = allowFrom ? networkSet(allowFrom) : isLoopbackHost(host) ? LOOPBACK : null;
+  if (allowed === null) return () => true;
+  return (remote) => {
+    const address = parseAddress(remote);
+    return address !== null && allowed.match(address) === true;
   };
 }
 
-function parseRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
-  try {
-    if (entry.includes('/')) return ipaddr.parseCIDR(entry);
-    const addr = ipaddr.process(entry);
-    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
-  } catch {
-    throw new ConfigError(`allowFrom: "${entry}" is not an IP address or CIDR`, { entry });
-  }
+function networkSet(entries: string[]): NetworkList<true> {
+  return compileNetworks(
+    entries.map((entry) => {
+      const network = parseNetwork(entry);
+      if (network === null) throw new ConfigError(`allowFrom: "${entry}" is not an IP address or CIDR`, { entry });
+      return [network, true] as const;
+    }),
+  );
 }
 
-/** IPv4 clients of a dual-stack listener arrive as `::ffff:a.b.c.d`; compare them as IPv4. */
-function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  return ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
-}
+const LOOPBACK = networkSet(['127.0.0.0/8', '::1']);
 
 function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || parseAddress(host)?.range() === 'loopback';
+  const address = parseAddress(host);
+  return host === 'localhost' || (address !== null && LOOPBACK.match(address) === true);
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { ConfigError } from '../errors.js';
+import { parseNetwork } from '../net/address.js';
 
 export interface ListenAddress {
   host: string;
@@ -185,13 +186,22 @@ export function parseListen(name: string, value: string): ListenAddress {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** Checked here, in the grammar of src/net/address.ts, so that a bad entry is named with its setting. */
 function allowList(fromEnv: string | undefined, fromFile: string[] | undefined): string[] | null {
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.split(',').map((a) => a.trim()).filter(Boolean);
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return checkedAllowList('DIALGUARD_AGI_ALLOW', fromEnv.split(',').map((a) => a.trim()).filter(Boolean));
   if (fromFile !== undefined) {
     if (!Array.isArray(fromFile) || fromFile.some((a) => typeof a !== 'string')) throw new ConfigError('agiAllowFrom must be a list of addresses or CIDRs');
-    return fromFile;
+    return checkedAllowList('agiAllowFrom', fromFile);
   }
   return null;
+}
+
+function checkedAllowList(name: string, entries: string[]): string[] {
+  const bad = entries.find((entry) => parseNetwork(entry) === null);
+  if (bad !== undefined) {
+    throw new ConfigError(`${name}: "${bad}" is not an IP address or CIDR (IPv4 as four decimal numbers like 10.0.0.0/8, IPv6 like 2001:db8::/32)`);
+  }
+  return entries;
 }
 
 function positiveInt(name: string, value: string): number {
