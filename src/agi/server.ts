@@ -3,6 +3,7 @@
  * answer deadline, and always closes it, because Asterisk has no read timeout and would hold the
  * call for as long as the connection stays open (agi-server-silent.json).
  */
+import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, DeadlineError, DialguardError } from '../errors.js';
@@ -35,8 +36,18 @@ export interface AgiServerOptions {
   idleTimeoutMs?: number;
   commandTimeoutMs?: number;
   closeGraceMs?: number;
-  /** Connections served at once; more are dropped. Default 256. */
+  /**
+   * Sessions served at once. One more is closed as soon as it is accepted, before anything is
+   * read: Asterisk then sees AGISTATUS=SUCCESS with nothing set, which the shipped dialplan
+   * treats as "the guard did not answer". Default 256.
+   */
   maxConnections?: number;
+  /**
+   * Length of the kernel's queue of connections not yet accepted. Default 4096; Linux caps it at
+   * net.core.somaxconn (a warning says so). Node's default, 511, overflows under a burst of calls
+   * and every connection beyond it waits a SYN retransmission (1 s, then 3 s) or fails.
+   */
+  backlog?: number;
   /**
    * Addresses or CIDRs allowed to connect. Default: loopback only when bound to a loopback
    * address, anyone otherwise.
@@ -71,6 +82,7 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     handlerGraceMs = 500,
     fallbackTimeoutMs = 500,
     maxConnections = 256,
+    backlog = DEFAULT_BACKLOG,
     shutdownGraceMs = 3000,
   } = options;
   const handlers = new Map(Object.entries(options.handlers));
@@ -83,18 +95,36 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
   };
   const sockets = new Set<Socket>();
   const server = net.createServer((socket) => onConnection(socket));
+  // Node closes a connection over the cap before it makes a Socket of it: shedding a flood costs
+  // little next to the sessions already admitted, which go on being served in between.
+  server.maxConnections = maxConnections;
+  server.on('drop', (peer) => onShed(peer?.remoteAddress));
   server.on('error', (err) => logger.error({ err }, 'AGI server error'));
   let closing: Promise<void> | undefined;
+  // A flood sheds hundreds of connections a second: one warning at once, then one a second with the count.
+  let shedSinceLog = 0;
+  let shedLogTimer: NodeJS.Timeout | undefined;
+
+  function onShed(remote: string | undefined): void {
+    shedSinceLog++;
+    if (shedLogTimer) return;
+    logShed(remote);
+    shedLogTimer = setTimeout(() => {
+      shedLogTimer = undefined;
+      if (shedSinceLog > 0) logShed(undefined);
+    }, SHED_LOG_INTERVAL_MS);
+    shedLogTimer.unref();
+  }
+
+  function logShed(remote: string | undefined): void {
+    logger.warn({ shed: shedSinceLog, maxConnections, ...(remote ? { remote } : {}) }, 'AGI connections shed: too many sessions at once');
+    shedSinceLog = 0;
+  }
 
   function onConnection(socket: Socket): void {
     const remote = socket.remoteAddress ?? '';
     if (!isAllowed(remote)) {
       logger.warn({ remote }, 'AGI connection refused: address not allowed');
-      socket.destroy();
-      return;
-    }
-    if (sockets.size >= maxConnections) {
-      logger.warn({ remote, maxConnections }, 'AGI connection refused: too many connections');
       socket.destroy();
       return;
     }
@@ -174,8 +204,12 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     listen() {
       return new Promise<AgiServerAddress>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host, port }, () => {
+        server.listen({ host, port, backlog }, () => {
           server.off('error', reject);
+          const somaxconn = kernelBacklogLimit();
+          if (somaxconn !== null && somaxconn < backlog) {
+            logger.warn({ backlog, somaxconn }, 'AGI listen backlog capped by the kernel');
+          }
           const bound = address();
           if (bound) resolve(bound);
           else reject(new ConfigError('AGI server has no address after listen'));
@@ -196,6 +230,19 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     },
     address,
   };
+}
+
+const DEFAULT_BACKLOG = 4096;
+const SHED_LOG_INTERVAL_MS = 1000;
+
+/** net.core.somaxconn on Linux, which caps every listen backlog; null elsewhere. */
+function kernelBacklogLimit(): number | null {
+  try {
+    const value = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    return Number.isInteger(value) ? value : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Runs `task` (sync throws included) and reports how it ended, waiting at most `ms`. */

@@ -38,6 +38,8 @@ export interface Config {
   geoipPath: string | null;
   answerDeadlineMs: number;
   agiMaxConnections: number;
+  /** The FastAGI listener's accept queue (listen backlog); the kernel caps it at net.core.somaxconn. */
+  agiBacklog: number;
   /** Addresses or CIDRs that may connect to FastAGI; null: loopback only when bound to loopback, else anyone. */
   agiAllowFrom: string[] | null;
   reservationGraceSeconds: number;
@@ -57,6 +59,7 @@ interface FileConfig {
   geoipDb?: string;
   answerDeadlineMs?: number;
   agiMaxConnections?: number;
+  agiBacklog?: number;
   agiAllowFrom?: string[];
   reservationGraceSeconds?: number;
   logLevel?: string;
@@ -65,7 +68,7 @@ interface FileConfig {
   alerts?: { webhooks?: string[] | string; secret?: string; timeoutMs?: number; maxAttempts?: number; retryBaseMs?: number };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -74,6 +77,7 @@ export const DEFAULTS = {
   homeCountry: 'US',
   answerDeadlineMs: 500,
   agiMaxConnections: 1024,
+  agiBacklog: 4096,
   reservationGraceSeconds: 300,
   logLevel: 'info',
   ariApp: 'dialguard',
@@ -117,6 +121,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       'DIALGUARD_AGI_MAX_CONNECTIONS',
       pick('DIALGUARD_AGI_MAX_CONNECTIONS', fc.agiMaxConnections, String(DEFAULTS.agiMaxConnections)),
     ),
+    agiBacklog: positiveInt('DIALGUARD_AGI_BACKLOG', pick('DIALGUARD_AGI_BACKLOG', fc.agiBacklog, String(DEFAULTS.agiBacklog))),
     agiAllowFrom: allowList(env.DIALGUARD_AGI_ALLOW, fc.agiAllowFrom),
     reservationGraceSeconds: positiveInt(
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
