@@ -1,10 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { getCountries } from 'libphonenumber-js/max';
-import { parseCidr } from '../engine/checks/geofence.js';
 import { isValidTimezone, parseClock, windowProblem } from '../engine/checks/schedule.js';
 import { NUMBER_TYPES } from '../engine/types.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
+import { parseNetwork } from '../net/address.js';
 import { PolicyOverridesSchema, PolicySchema, type Policy, type PolicyOverrides } from './schema.js';
 
 /**
@@ -184,7 +184,7 @@ function numberTypeProblem(type: string): string | null {
 }
 
 function cidrProblem(text: string): string | null {
-  if (parseCidr(text) !== null) return null;
+  if (parseNetwork(text) !== null) return null;
   return text.includes('/') ? `"${text}" is not a valid CIDR` : `"${text}" is not a valid IP address or CIDR`;
 }
 
