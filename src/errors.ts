@@ -57,3 +57,19 @@ export class DeadlineError extends DialguardError {
     this.name = 'DeadlineError';
   }
 }
+
+/** A JSON body or document nested deeper than MAX_JSON_DEPTH: refused before anything walks it. */
+export class JsonDepthError extends DialguardError {
+  constructor(what: string, maxDepth: number) {
+    super('DG_JSON_TOO_DEEP', `${what} is nested more than ${maxDepth} levels deep`);
+    this.name = 'JsonDepthError';
+  }
+}
+
+/** The store was asked to write a number that is not finite or that no field admits (src/bounds.ts); nothing was written. */
+export class StoredValueError extends DialguardError {
+  constructor(message: string) {
+    super('DG_VALUE_OUT_OF_RANGE', message);
+    this.name = 'StoredValueError';
+  }
+}

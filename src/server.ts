@@ -45,6 +45,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       answerDeadlineMs: config.answerDeadlineMs,
       // Beyond it a connection is dropped: Asterisk sees AGISTATUS=SUCCESS with nothing set and fails closed.
       maxConnections: config.agiMaxConnections,
+      backlog: config.agiBacklog,
       ...(config.agiAllowFrom ? { allowFrom: config.agiAllowFrom } : {}),
       onUnknownPath: fallback,
       onHandlerError: fallback,

@@ -3,8 +3,12 @@
  * machine. Prints decisions/s and latency for both, the ratio, the guard's RSS before and
  * after 100,000 decisions (reservations left active), and the CPU each side used.
  *
+ * Then a burst of connections opened at once against guards with the shipped session cap and
+ * listen backlog (connection-flood.ts).
+ *
  * Options (env): BENCH_MAX_SESSIONS (20000), BENCH_CONCURRENCY (16), BENCH_RATE (200),
- * BENCH_RATE_SECONDS (15), BENCH_RSS_DECISIONS (100000); BENCH_CPU_PROF=DIR writes a CPU profile
+ * BENCH_RATE_SECONDS (15), BENCH_RSS_DECISIONS (100000), BENCH_FLOOD_CONNECTIONS (2000),
+ * BENCH_FLOOD_CAPS (session caps to flood, "1024,256"); BENCH_CPU_PROF=DIR writes a CPU profile
  * of the guard there.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,6 +21,7 @@ import { validateDocument } from '../../src/policy/document.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { authorizeEnv } from '../../test/support/asterisk-agi.js';
 import { percentile, runFixedRate, runMaxRate, type RunResult } from './asterisk-load.js';
+import { floodRows, runConnectionFlood } from './connection-flood.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -25,6 +30,8 @@ const CONCURRENCY = num('BENCH_CONCURRENCY', 16);
 const RATE = num('BENCH_RATE', 200);
 const RATE_SECONDS = num('BENCH_RATE_SECONDS', 15);
 const RSS_DECISIONS = num('BENCH_RSS_DECISIONS', 100_000);
+const FLOOD_CONNECTIONS = num('BENCH_FLOOD_CONNECTIONS', 2000);
+const FLOOD_CAPS = (process.env.BENCH_FLOOD_CAPS ?? '1024,256').split(',').map(Number);
 const EXTENSIONS = 2000;
 
 // ---- a realistic site: a policy per department, a full rate table, a workload of many numbers
@@ -185,14 +192,15 @@ await store.setCircuitBreakerLimit(null, 'bench', new Date());
 await store.close();
 const env = workload();
 
-const guard = await start('guard', ['src/cli/bin.ts', 'serve'], /FastAGI listening on [^\n]*:(\d+)\n/, {
+const GUARD_READY = /FastAGI listening on [^\n]*:(\d+)\n/;
+const guardEnv = {
   DIALGUARD_DB: dbPath,
   DIALGUARD_AGI_LISTEN: '127.0.0.1:0',
   DIALGUARD_HTTP_LISTEN: '127.0.0.1:0',
   DIALGUARD_HOME_COUNTRY: 'US',
   DIALGUARD_TIMEZONE: 'America/New_York',
-  DIALGUARD_AGI_MAX_CONNECTIONS: '4096',
-}, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
+};
+const guard = await start('guard', ['src/cli/bin.ts', 'serve'], GUARD_READY, { ...guardEnv, DIALGUARD_AGI_MAX_CONNECTIONS: '4096' }, process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []);
 const nullServer = await start('null', ['scripts/bench/null-agi.ts'], /listening (\d+)\n/);
 
 process.stdout.write(`dialguard benchmark: ${MAX_SESSIONS} sessions at maximum rate (${CONCURRENCY} in flight), ${RATE}/s for ${RATE_SECONDS} s, RSS over ${RSS_DECISIONS} decisions\n`);
@@ -233,6 +241,17 @@ const activeReservations = readActive(dbPath);
 await stop(guard);
 await stop(nullServer);
 
+// A burst of connections at once, against the shipped cap and backlog (and the caps asked for).
+const floods: Record<string, ReturnType<typeof floodRows>> = {};
+for (const cap of FLOOD_CAPS) {
+  const flooded = await start(`guard, cap ${cap}`, ['src/cli/bin.ts', 'serve'], GUARD_READY, { ...guardEnv, DIALGUARD_AGI_MAX_CONNECTIONS: String(cap) });
+  const rowsOfCap = floodRows(await runConnectionFlood(flooded.port, env, { connections: FLOOD_CONNECTIONS, probes: 20, probeEveryMs: 100 }));
+  await stop(flooded);
+  process.stdout.write(`\n${FLOOD_CONNECTIONS} connections at once against DIALGUARD_AGI_MAX_CONNECTIONS=${cap}, 20 probe sessions 100 ms apart:\n`);
+  console.table(rowsOfCap);
+  floods[String(cap)] = rowsOfCap;
+}
+
 const summary = {
   maxRateRatio: +ratio.toFixed(3),
   p99RatioAt200: +p99Ratio.toFixed(3),
@@ -255,7 +274,7 @@ process.stdout.write(
   ].join('\n'),
 );
 mkdirSync(join(root, 'bench-results'), { recursive: true });
-writeFileSync(join(root, 'bench-results', 'latest.json'), `${JSON.stringify({ rows, summary, at: new Date().toISOString() }, null, 2)}\n`);
+writeFileSync(join(root, 'bench-results', 'latest.json'), `${JSON.stringify({ rows, summary, floods, at: new Date().toISOString() }, null, 2)}\n`);
 rmSync(dir, { recursive: true, force: true });
 
 function readActive(path: string): number {

@@ -3,6 +3,7 @@ import type { DecisionRequest } from '../domain/decision.js';
 import { DialguardError } from '../errors.js';
 import { requestFromArgs } from '../guard/authorize-args.js';
 import { reportDecision } from '../guard/report-decision.js';
+import { reportSettlement } from '../guard/report-settlement.js';
 import { decisionVariables, guardErrorVariables, type ChannelVariables } from '../guard/channel-variables.js';
 import type { DecisionQueue } from '../guard/decision-queue.js';
 import type { Guard } from '../guard/guard.js';
@@ -55,10 +56,9 @@ export function createAuthorizeHandler({ guard, decisions, logger, observer, now
 export function createSettleHandler({ guard, logger, observer, now = () => new Date() }: AgiHandlerDeps): AgiHandler {
   return async (session) => {
     const [callId = '', answered = '', status = ''] = session.env.args;
-    const result = await guard.settle(settlementFromArgs(callId, answered, status, now()));
-    observer.observeSettlement(result.outcome);
-    const level = result.outcome === 'settled' || result.outcome === 'settled_after_expiry' ? 'info' : 'warn';
-    logger[level]({ ...result, channel: session.env.channel, uniqueid: session.env.uniqueid, dialStatus: status }, 'settlement');
+    const settlement = settlementFromArgs(callId, answered, status, now());
+    const result = await guard.settle(settlement.request);
+    reportSettlement(observer, logger, settlement, result, { channel: session.env.channel, uniqueid: session.env.uniqueid });
     // Works on the dead channel of a hangup handler: SET VARIABLE is allowed there.
     await session.setVariable('DIALGUARD_SETTLED', `${result.outcome} ${result.callId}`);
   };

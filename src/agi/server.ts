@@ -3,10 +3,11 @@
  * answer deadline, and always closes it, because Asterisk has no read timeout and would hold the
  * call for as long as the connection stays open (agi-server-silent.json).
  */
+import { readFileSync } from 'node:fs';
 import net, { type Socket } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import type { Logger } from 'pino';
 import { ConfigError, DeadlineError, DialguardError } from '../errors.js';
+import { compileNetworks, parseAddress, parseNetwork, type NetworkList } from '../net/address.js';
 import { AgiErrorCode } from './protocol.js';
 import { AgiSession, type AgiSessionOptions } from './session.js';
 
@@ -35,8 +36,18 @@ export interface AgiServerOptions {
   idleTimeoutMs?: number;
   commandTimeoutMs?: number;
   closeGraceMs?: number;
-  /** Connections served at once; more are dropped. Default 256. */
+  /**
+   * Sessions served at once. One more is closed as soon as it is accepted, before anything is
+   * read: Asterisk then sees AGISTATUS=SUCCESS with nothing set, which the shipped dialplan
+   * treats as "the guard did not answer". Default 256.
+   */
   maxConnections?: number;
+  /**
+   * Length of the kernel's queue of connections not yet accepted. Default 4096; Linux caps it at
+   * net.core.somaxconn (a warning says so). Node's default, 511, overflows under a burst of calls
+   * and every connection beyond it waits a SYN retransmission (1 s, then 3 s) or fails.
+   */
+  backlog?: number;
   /**
    * Addresses or CIDRs allowed to connect. Default: loopback only when bound to a loopback
    * address, anyone otherwise.
@@ -71,6 +82,7 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     handlerGraceMs = 500,
     fallbackTimeoutMs = 500,
     maxConnections = 256,
+    backlog = DEFAULT_BACKLOG,
     shutdownGraceMs = 3000,
   } = options;
   const handlers = new Map(Object.entries(options.handlers));
@@ -83,18 +95,36 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
   };
   const sockets = new Set<Socket>();
   const server = net.createServer((socket) => onConnection(socket));
+  // Node closes a connection over the cap before it makes a Socket of it: shedding a flood costs
+  // little next to the sessions already admitted, which go on being served in between.
+  server.maxConnections = maxConnections;
+  server.on('drop', (peer) => onShed(peer?.remoteAddress));
   server.on('error', (err) => logger.error({ err }, 'AGI server error'));
   let closing: Promise<void> | undefined;
+  // A flood sheds hundreds of connections a second: one warning at once, then one a second with the count.
+  let shedSinceLog = 0;
+  let shedLogTimer: NodeJS.Timeout | undefined;
+
+  function onShed(remote: string | undefined): void {
+    shedSinceLog++;
+    if (shedLogTimer) return;
+    logShed(remote);
+    shedLogTimer = setTimeout(() => {
+      shedLogTimer = undefined;
+      if (shedSinceLog > 0) logShed(undefined);
+    }, SHED_LOG_INTERVAL_MS);
+    shedLogTimer.unref();
+  }
+
+  function logShed(remote: string | undefined): void {
+    logger.warn({ shed: shedSinceLog, maxConnections, ...(remote ? { remote } : {}) }, 'AGI connections shed: too many sessions at once');
+    shedSinceLog = 0;
+  }
 
   function onConnection(socket: Socket): void {
     const remote = socket.remoteAddress ?? '';
     if (!isAllowed(remote)) {
       logger.warn({ remote }, 'AGI connection refused: address not allowed');
-      socket.destroy();
-      return;
-    }
-    if (sockets.size >= maxConnections) {
-      logger.warn({ remote, maxConnections }, 'AGI connection refused: too many connections');
       socket.destroy();
       return;
     }
@@ -174,8 +204,12 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     listen() {
       return new Promise<AgiServerAddress>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ host, port }, () => {
+        server.listen({ host, port, backlog }, () => {
           server.off('error', reject);
+          const somaxconn = kernelBacklogLimit();
+          if (somaxconn !== null && somaxconn < backlog) {
+            logger.warn({ backlog, somaxconn }, 'AGI listen backlog capped by the kernel');
+          }
           const bound = address();
           if (bound) resolve(bound);
           else reject(new ConfigError('AGI server has no address after listen'));
@@ -198,6 +232,19 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
   };
 }
 
+const DEFAULT_BACKLOG = 4096;
+const SHED_LOG_INTERVAL_MS = 1000;
+
+/** net.core.somaxconn on Linux, which caps every listen backlog; null elsewhere. */
+function kernelBacklogLimit(): number | null {
+  try {
+    const value = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    return Number.isInteger(value) ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Runs `task` (sync throws included) and reports how it ended, waiting at most `ms`. */
 function within(task: () => Promise<void>, ms: number): Promise<Outcome> {
   return new Promise<Outcome>((resolve) => {
@@ -215,31 +262,32 @@ function within(task: () => Promise<void>, ms: number): Promise<Outcome> {
   });
 }
 
-/** Compiled once: a predicate on the remote address of each connection. */
+/**
+ * Compiled once: a predicate on the remote address of each connection. Entries follow
+ * src/net/address.ts; an IPv4 client of a dual-stack listener (`::ffff:a.b.c.d`) is its IPv4 address.
+ */
 export function compileAllowList(allowFrom: string[] | undefined, host: string): (address: string) => boolean {
-  if (!allowFrom) return isLoopbackHost(host) ? (address) => parseAddress(address)?.range() === 'loopback' : () => true;
-  const ranges = allowFrom.map(parseRange);
-  return (address) => {
-    const parsed = parseAddress(address);
-    return parsed !== undefined && ranges.some(([net, bits]) => parsed.kind() === net.kind() && parsed.match(net, bits));
+  const allowed = allowFrom ? networkSet(allowFrom) : isLoopbackHost(host) ? LOOPBACK : null;
+  if (allowed === null) return () => true;
+  return (remote) => {
+    const address = parseAddress(remote);
+    return address !== null && allowed.match(address) === true;
   };
 }
 
-function parseRange(entry: string): [ipaddr.IPv4 | ipaddr.IPv6, number] {
-  try {
-    if (entry.includes('/')) return ipaddr.parseCIDR(entry);
-    const addr = ipaddr.process(entry);
-    return [addr, addr.kind() === 'ipv4' ? 32 : 128];
-  } catch {
-    throw new ConfigError(`allowFrom: "${entry}" is not an IP address or CIDR`, { entry });
-  }
+function networkSet(entries: string[]): NetworkList<true> {
+  return compileNetworks(
+    entries.map((entry) => {
+      const network = parseNetwork(entry);
+      if (network === null) throw new ConfigError(`allowFrom: "${entry}" is not an IP address or CIDR`, { entry });
+      return [network, true] as const;
+    }),
+  );
 }
 
-/** IPv4 clients of a dual-stack listener arrive as `::ffff:a.b.c.d`; compare them as IPv4. */
-function parseAddress(address: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  return ipaddr.isValid(address) ? ipaddr.process(address) : undefined;
-}
+const LOOPBACK = networkSet(['127.0.0.0/8', '::1']);
 
 function isLoopbackHost(host: string): boolean {
-  return host === 'localhost' || parseAddress(host)?.range() === 'loopback';
+  const address = parseAddress(host);
+  return host === 'localhost' || (address !== null && LOOPBACK.match(address) === true);
 }

@@ -6,6 +6,7 @@
  */
 import { requestFromArgs } from '../guard/authorize-args.js';
 import { reportDecision } from '../guard/report-decision.js';
+import { reportSettlement } from '../guard/report-settlement.js';
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../domain/decision.js';
 import { DialguardError } from '../errors.js';
@@ -59,7 +60,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
   const release = async (decision: AuditedDecision, dialStatus: string, log: Logger): Promise<void> => {
     if (decision.result !== 'ALLOW') return;
     try {
-      const result = await guard.settle(settlementFromArgs(decision.callId, '', dialStatus, now()));
+      const result = await guard.settle(settlementFromArgs(decision.callId, '', dialStatus, now()).request);
       observer.observeSettlement(result.outcome);
       log.info({ callId: decision.callId, dialStatus, outcome: result.outcome }, 'ALLOW not delivered: reservation released');
     } catch (err) {
@@ -105,10 +106,9 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
     const [callId = '', answered = '', dialStatus = ''] = args;
     let summary: string;
     try {
-      const result = await guard.settle(settlementFromArgs(callId, answered, dialStatus, now()));
-      observer.observeSettlement(result.outcome);
-      const level = result.outcome === 'settled' || result.outcome === 'settled_after_expiry' ? 'info' : 'warn';
-      log[level]({ ...result, dialStatus }, 'settlement');
+      const settlement = settlementFromArgs(callId, answered, dialStatus, now());
+      const result = await guard.settle(settlement.request);
+      reportSettlement(observer, log, settlement, result);
       summary = `${result.outcome} ${result.callId}`;
     } catch (err) {
       const code = err instanceof DialguardError ? err.code : 'DG_INTERNAL';

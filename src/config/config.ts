@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { ConfigError } from '../errors.js';
+import { parseNetwork } from '../net/address.js';
 
 export interface ListenAddress {
   host: string;
@@ -37,6 +38,8 @@ export interface Config {
   geoipPath: string | null;
   answerDeadlineMs: number;
   agiMaxConnections: number;
+  /** The FastAGI listener's accept queue (listen backlog); the kernel caps it at net.core.somaxconn. */
+  agiBacklog: number;
   /** Addresses or CIDRs that may connect to FastAGI; null: loopback only when bound to loopback, else anyone. */
   agiAllowFrom: string[] | null;
   reservationGraceSeconds: number;
@@ -56,6 +59,7 @@ interface FileConfig {
   geoipDb?: string;
   answerDeadlineMs?: number;
   agiMaxConnections?: number;
+  agiBacklog?: number;
   agiAllowFrom?: string[];
   reservationGraceSeconds?: number;
   logLevel?: string;
@@ -64,7 +68,7 @@ interface FileConfig {
   alerts?: { webhooks?: string[] | string; secret?: string; timeoutMs?: number; maxAttempts?: number; retryBaseMs?: number };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -73,6 +77,7 @@ export const DEFAULTS = {
   homeCountry: 'US',
   answerDeadlineMs: 500,
   agiMaxConnections: 1024,
+  agiBacklog: 4096,
   reservationGraceSeconds: 300,
   logLevel: 'info',
   ariApp: 'dialguard',
@@ -116,6 +121,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       'DIALGUARD_AGI_MAX_CONNECTIONS',
       pick('DIALGUARD_AGI_MAX_CONNECTIONS', fc.agiMaxConnections, String(DEFAULTS.agiMaxConnections)),
     ),
+    agiBacklog: positiveInt('DIALGUARD_AGI_BACKLOG', pick('DIALGUARD_AGI_BACKLOG', fc.agiBacklog, String(DEFAULTS.agiBacklog))),
     agiAllowFrom: allowList(env.DIALGUARD_AGI_ALLOW, fc.agiAllowFrom),
     reservationGraceSeconds: positiveInt(
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
@@ -185,13 +191,22 @@ export function parseListen(name: string, value: string): ListenAddress {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** Checked here, in the grammar of src/net/address.ts, so that a bad entry is named with its setting. */
 function allowList(fromEnv: string | undefined, fromFile: string[] | undefined): string[] | null {
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.split(',').map((a) => a.trim()).filter(Boolean);
+  if (fromEnv !== undefined && fromEnv.trim() !== '') return checkedAllowList('DIALGUARD_AGI_ALLOW', fromEnv.split(',').map((a) => a.trim()).filter(Boolean));
   if (fromFile !== undefined) {
     if (!Array.isArray(fromFile) || fromFile.some((a) => typeof a !== 'string')) throw new ConfigError('agiAllowFrom must be a list of addresses or CIDRs');
-    return fromFile;
+    return checkedAllowList('agiAllowFrom', fromFile);
   }
   return null;
+}
+
+function checkedAllowList(name: string, entries: string[]): string[] {
+  const bad = entries.find((entry) => parseNetwork(entry) === null);
+  if (bad !== undefined) {
+    throw new ConfigError(`${name}: "${bad}" is not an IP address or CIDR (IPv4 as four decimal numbers like 10.0.0.0/8, IPv6 like 2001:db8::/32)`);
+  }
+  return entries;
 }
 
 function positiveInt(name: string, value: string): number {

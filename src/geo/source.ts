@@ -1,4 +1,4 @@
-import ipaddr from 'ipaddr.js';
+import { formatAddress, parseAddress } from '../net/address.js';
 
 /**
  * The caller's signalling address as the dialplan hands it over, reduced to a bare IP.
@@ -9,13 +9,16 @@ import ipaddr from 'ipaddr.js';
  * - chan_sip's `${CHANNEL(recvip)}` / `${CHANNEL(peerip)}`: a bare `203.0.113.9` or `2001:db8::1`;
  * - a bracketed IPv6 address without port, `[2001:db8::1]`.
  *
- * IPv4-mapped IPv6 (`::ffff:203.0.113.9`, `::ffff:cb00:7109`) becomes the IPv4 address, so that
- * one CIDR list and one GeoIP lookup serve dual-stack sockets. Anything else, including IPv4
- * in shorthand or octal-looking forms (`10.1`, `010.0.0.1`) that no SIP stack prints, is null.
+ * The address itself follows src/net/address.ts: IPv4-mapped IPv6 (`::ffff:203.0.113.9`,
+ * `::ffff:cb00:7109`) becomes the IPv4 address, so that one CIDR list and one GeoIP lookup serve
+ * dual-stack sockets; IPv4 in shorthand or octal-looking forms (`10.1`, `010.0.0.1`), which no
+ * SIP stack prints, is null like anything else that is not an address. The result is canonical
+ * text, so one address is always one string in the audit.
  */
 export function parseSource(source: string): string | null {
   const host = hostOf(source.trim());
-  return host === null ? null : normalizeAddress(host);
+  const address = host === null ? null : parseAddress(host);
+  return address === null ? null : formatAddress(address);
 }
 
 const PORT = /^\d{1,5}$/;
@@ -40,11 +43,4 @@ function hostOf(text: string): string | null {
     return isPort(text.slice(firstColon + 1)) ? text.slice(0, firstColon) : null;
   }
   return text;
-}
-
-function normalizeAddress(host: string): string | null {
-  if (ipaddr.IPv4.isValidFourPartDecimal(host)) return ipaddr.IPv4.parse(host).toString();
-  if (!ipaddr.IPv6.isValid(host)) return null;
-  const v6 = ipaddr.IPv6.parse(host);
-  return v6.isIPv4MappedAddress() ? v6.toIPv4Address().toString() : v6.toString();
 }

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { DialguardError } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
+import { checkJsonDepth } from '../json-depth.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AlertStore } from '../store/roles/alerts.js';
@@ -106,6 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setNotFoundHandler(notFoundHandler);
   // Bodies are JSON (and CSV where a route says so): anything else is 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
+  // Before validation, which (like merging and error messages) recurses once per level of the body.
+  app.addHook('preValidation', async (request) => checkJsonDepth(request.body, 'the request body'));
   app.decorateRequest('principal', null);
 
   await app.register(swagger, {

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { SETTLEMENT_TOLERANCE_SECONDS } from '../bounds.js';
 import type { Decision } from '../domain/decision.js';
 import type { DecisionRecord, SettlementRecord } from '../store/roles/audit.js';
 import type { ReservationRecord } from '../store/roles/usage.js';
@@ -120,10 +121,13 @@ export const SettlementSchema = Type.Object({
   dialStatus: Type.String(),
   outcome: Type.String({ description: 'settled, settled_after_expiry, duplicate, unknown or no_reservation' }),
   cost: Money,
+  reported: Nullable(Type.String({ description: 'ANSWEREDTIME as the dialplan reported it; null for settlements recorded before dialguard kept it' })),
+  clamped: Type.Boolean({ description: `the reported time was longer than the limit granted plus ${SETTLEMENT_TOLERANCE_SECONDS} s, so answeredSeconds and cost are those of the limit plus ${SETTLEMENT_TOLERANCE_SECONDS} s` }),
 });
 
 export function settlementView(s: SettlementRecord): Static<typeof SettlementSchema> {
-  return { at: iso(s.at), answeredSeconds: s.answeredSeconds, dialStatus: s.dialStatus, outcome: s.outcome, cost: money(s.costMicros) };
+  const { answeredSeconds, dialStatus, outcome, reported, clamped } = s;
+  return { at: iso(s.at), answeredSeconds, dialStatus, outcome, cost: money(s.costMicros), reported, clamped };
 }
 
 /** A dry-run decision: what `dialguard check --json` prints. */

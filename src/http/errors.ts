@@ -10,7 +10,7 @@ import type { Metrics } from '../metrics.js';
  */
 export const ErrorSchema = Type.Object(
   {
-    error: Type.String({ description: 'stable code: DG_VALIDATION, DG_UNAUTHORIZED, DG_FORBIDDEN, DG_NOT_FOUND, DG_STALE_VERSION…' }),
+    error: Type.String({ description: 'stable code: DG_VALIDATION, DG_JSON_TOO_DEEP, DG_UNAUTHORIZED, DG_FORBIDDEN, DG_NOT_FOUND, DG_STALE_VERSION…' }),
     message: Type.String(),
     details: Type.Unknown({ description: 'for DG_VALIDATION, the list of { field, message }; otherwise null or a small object' }),
   },
@@ -23,6 +23,8 @@ export const ERROR_RESPONSES = { '4xx': ErrorSchema, '5xx': ErrorSchema } as con
 const STATUS: Readonly<Record<string, number>> = {
   DG_VALIDATION: 400,
   DG_BAD_REQUEST: 400,
+  DG_JSON_TOO_DEEP: 400,
+  DG_VALUE_OUT_OF_RANGE: 400,
   DG_UNAUTHORIZED: 401,
   DG_FORBIDDEN: 403,
   DG_NOT_FOUND: 404,

@@ -1,5 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MAX_BILLING_SECONDS, MAX_RATE_PER_MINUTE } from '../bounds.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
+import { checkJsonDepth } from '../json-depth.js';
 import { PolicyOverridesSchema, type PolicyOverrides } from './schema.js';
 import {
   combineProblems,
@@ -34,9 +36,9 @@ export const ExtensionEntrySchema = PolicyOverridesSchema;
 export const RateEntrySchema = Type.Object(
   {
     prefix: Type.String({ pattern: '^\\+[0-9]{0,15}$', description: 'E.164 prefix ("+44"); "+" alone prices every unmatched destination' }),
-    perMinute: Type.Number({ minimum: 0, description: 'price per minute, in the budget currency' }),
-    increment: Type.Integer({ minimum: 1, description: 'billing step in seconds' }),
-    minimum: Type.Optional(Type.Integer({ minimum: 1, description: 'first billed interval in seconds; defaults to increment' })),
+    perMinute: Type.Number({ minimum: 0, maximum: MAX_RATE_PER_MINUTE, description: 'price per minute, in the budget currency' }),
+    increment: Type.Integer({ minimum: 1, maximum: MAX_BILLING_SECONDS, description: 'billing step in seconds' }),
+    minimum: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BILLING_SECONDS, description: 'first billed interval in seconds; defaults to increment' })),
   },
   { additionalProperties: false },
 );
@@ -152,11 +154,13 @@ function rateProblems(rates: unknown): FieldProblem[] {
  * The document's JSON text parsed, or a ValidationError that says where it breaks:
  * `policy.json:3:14: expected ',' or '}', found "x"`. A UTF-8 byte order mark is skipped.
  * YAML is not read (no YAML parser is installed); a YAML file that is not also JSON says so.
+ * A document nested too deep for validation to walk is a JsonDepthError.
  */
 export function parseDocumentText(text: string, filename?: string): unknown {
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
+  let value: unknown;
   try {
-    return JSON.parse(body);
+    value = JSON.parse(body);
   } catch (error) {
     const where = filename ?? 'document';
     const found = findJsonSyntaxError(body);
@@ -164,6 +168,8 @@ export function parseDocumentText(text: string, filename?: string): unknown {
     const yaml = filename !== undefined && /\.ya?ml$/i.test(filename) ? ' (YAML is not supported: convert the file to JSON)' : '';
     throw new ValidationError([{ field: '', message: `${where}:${detail}${yaml}` }], 'document');
   }
+  checkJsonDepth(value, filename ?? 'the document');
+  return value;
 }
 
 function lineColumn(text: string, offset: number): string {

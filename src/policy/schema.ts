@@ -1,8 +1,11 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { MAX_AMOUNT, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_NOVELTY_DAYS, MAX_WINDOW_COUNT } from '../bounds.js';
 
 /**
  * The policy shape of the design contract, as TypeBox schemas: the same objects validate
  * imports, the admin API's bodies and produce its OpenAPI document.
+ *
+ * Every number has a finite maximum (src/bounds.ts).
  *
  * `PolicySchema` is a complete, effective policy. `PolicyOverridesSchema` is what an
  * extension stores: any subset, merged over the defaults (objects merge, arrays replace).
@@ -11,8 +14,9 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox';
 export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 const Strings = (description: string) => Type.Array(Type.String(), { description });
-const Money = (description: string) =>
-  Type.Union([Type.Number({ minimum: 0 }), Type.Null()], { description: `${description}; null means no limit` });
+/** A budget: a number from 0 to `maximum`, or null for no limit. */
+const Limit = (maximum: number, description: string) =>
+  Type.Union([Type.Number({ minimum: 0, maximum }), Type.Null()], { description: `${description}; null means no limit` });
 
 export const WindowSchema = Type.Object(
   {
@@ -62,12 +66,12 @@ export const GeofenceSchema = Type.Object(
 export const BudgetSchema = Type.Object(
   {
     currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the budgets and of the rate table ("USD")' }),
-    dailySpend: Money('spend per day'),
-    monthlySpend: Money('spend per calendar month'),
-    dailyMinutes: Money('call minutes per day'),
-    maxConcurrent: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()], { description: 'simultaneous calls; null means no limit' }),
-    maxCallSeconds: Type.Integer({ minimum: 1, description: 'longest single call' }),
-    minCallSeconds: Type.Integer({ minimum: 1, description: 'a call whose budget allows less than this is denied' }),
+    dailySpend: Limit(MAX_AMOUNT, 'spend per day'),
+    monthlySpend: Limit(MAX_AMOUNT, 'spend per calendar month'),
+    dailyMinutes: Limit(MAX_DAILY_MINUTES, 'call minutes per day'),
+    maxConcurrent: Type.Union([Type.Integer({ minimum: 0, maximum: MAX_CONCURRENT_CALLS }), Type.Null()], { description: 'simultaneous calls; null means no limit' }),
+    maxCallSeconds: Type.Integer({ minimum: 1, maximum: MAX_CALL_SECONDS, description: 'longest single call' }),
+    minCallSeconds: Type.Integer({ minimum: 1, maximum: MAX_CALL_SECONDS, description: 'a call whose budget allows less than this is denied' }),
   },
   { additionalProperties: false },
 );
@@ -82,7 +86,7 @@ export const NumberingSchema = Type.Object(
 export const VoicemailCalloutSchema = Type.Union([Type.Literal('deny'), Type.Literal('domestic'), Type.Literal('allow')]);
 
 const Count = (description: string) =>
-  Type.Union([Type.Integer({ minimum: 1 }), Type.Null()], { description: `${description}, in any sliding window; null means no limit` });
+  Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WINDOW_COUNT }), Type.Null()], { description: `${description}, in any sliding window; null means no limit` });
 
 export const VelocitySchema = Type.Object(
   {
@@ -91,7 +95,7 @@ export const VelocitySchema = Type.Object(
     maxDistinctDestinationsPerHour: Count('distinct numbers called in an hour'),
     maxDeniedPerHour: Count('attempts denied by the policy (destination, schedule, source, voicemail, invalid number) in an hour'),
     maxNewCountriesPerHour: Count('countries called for the first time in noveltyDays, in an hour'),
-    noveltyDays: Type.Union([Type.Integer({ minimum: 1, maximum: 365 }), Type.Null()], {
+    noveltyDays: Type.Union([Type.Integer({ minimum: 1, maximum: MAX_NOVELTY_DAYS }), Type.Null()], {
       description: 'a call to a country not called in this many days is flagged; null turns novelty off',
     }),
     warnRatio: Type.Union([Type.Number({ minimum: 0.01, maximum: 1 }), Type.Null()], {

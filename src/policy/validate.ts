@@ -1,10 +1,10 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { getCountries } from 'libphonenumber-js/max';
-import { parseCidr } from '../engine/checks/geofence.js';
 import { isValidTimezone, parseClock, windowProblem } from '../engine/checks/schedule.js';
 import { NUMBER_TYPES } from '../domain/number.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
+import { parseNetwork } from '../net/address.js';
 import { PolicyOverridesSchema, PolicySchema, type Policy, type PolicyOverrides } from './schema.js';
 
 /**
@@ -134,6 +134,8 @@ function describe(schema: TSchema): string {
 /** A value quoted for a message, cut short: a wrong value may be a whole pasted document. */
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
+  // JSON.parse reads 1e400 as Infinity, which JSON.stringify would show as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
@@ -182,7 +184,7 @@ function numberTypeProblem(type: string): string | null {
 }
 
 function cidrProblem(text: string): string | null {
-  if (parseCidr(text) !== null) return null;
+  if (parseNetwork(text) !== null) return null;
   return text.includes('/') ? `"${text}" is not a valid CIDR` : `"${text}" is not a valid IP address or CIDR`;
 }
 

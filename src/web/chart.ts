@@ -14,10 +14,19 @@ export function barChart(title: string, entries: Array<[string, number]>): HTMLE
           'ul',
           {},
           ...entries.map(([label, n]) =>
-            h('li', {}, h('span', { class: 'bar-label' }, label), h('span', { class: 'bar', style: `--w:${(100 * n) / max}%`, 'aria-hidden': 'true' }), h('span', { class: 'bar-value' }, n)),
+            h('li', {}, h('span', { class: 'bar-label' }, label), widthOf(h('span', { class: 'bar', 'aria-hidden': 'true' }), n / max), h('span', { class: 'bar-value' }, n)),
           ),
         ),
   );
+}
+
+/**
+ * Sets the `--w` the style sheet sizes bars with. Through CSSOM, because the page's
+ * Content-Security-Policy refuses style attributes (src/http/static.ts).
+ */
+function widthOf(el: HTMLElement, ratio: number): HTMLElement {
+  el.style.setProperty('--w', `${ratio * 100}%`);
+  return el;
 }
 
 /** A value against its limit, as a meter. */
@@ -27,7 +36,7 @@ export function meter(label: string, value: number, limit: number, unit = ''): H
   return h(
     'span',
     { class: `meter ${level}`, role: 'meter', 'aria-label': label, 'aria-valuemin': 0, 'aria-valuemax': limit, 'aria-valuenow': value },
-    h('span', { class: 'meter-fill', style: `--w:${ratio * 100}%` }),
+    widthOf(h('span', { class: 'meter-fill' }), ratio),
     h('span', { class: 'meter-text' }, `${value}${unit} / ${limit}${unit}`),
   );
 }

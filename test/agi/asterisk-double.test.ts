@@ -6,13 +6,16 @@ import net, { type Socket } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ReplyReader } from '../../src/agi/protocol.js';
 import {
+  AgiConnectTimeout,
   agiEnv,
   authorizeEnv,
+  MAX_AGI_CONNECT_MS,
   playAsteriskSession,
   settleEnv,
   type PlayAsteriskOptions,
 } from '../support/asterisk-agi.js';
 import { environmentText, loadCapture, loadText } from '../support/captures.js';
+import { refusedPort, startStalledPort } from '../support/unanswering-guards.js';
 import { LineQueue, listen, type Listener } from './wire.js';
 
 const pjsip = loadCapture('agi-authorize-pjsip.json');
@@ -199,6 +202,29 @@ describe('the Asterisk double', () => {
       expect(await r.lines.rest()).toEqual(['HANGUP', 'HANGUP']);
     });
     expect(transcript).toMatchObject({ end: 'asterisk-exit', hangupsSent: 2 });
+  });
+
+  it('hangs up when its hangup signal aborts, as at an absolute timeout: with AGIEXITONHANGUP HANGUP twice and closes (dialplan-deadline.md 902)', async () => {
+    const timeout = new AbortController();
+    const { transcript } = await record({ env: pjsip.env ?? [], hangupSignal: timeout.signal, exitOnHangup: true }, async (r) => {
+      await r.environment();
+      timeout.abort();
+      expect(await r.lines.rest()).toEqual(['HANGUP', 'HANGUP']);
+    });
+    expect(transcript).toMatchObject({ end: 'asterisk-exit', hangupsSent: 2 });
+  });
+
+  it('cannot connect as Asterisk cannot (agi-server-down.json): refused at once, no handshake after MAX_AGI_CONNECT', async () => {
+    const refused = await refusedPort();
+    await expect(playAsteriskSession({ port: refused.port, env: pjsip.env ?? [], connectTimeoutMs: MAX_AGI_CONNECT_MS })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    const stalled = await startStalledPort();
+    try {
+      const started = performance.now();
+      await expect(playAsteriskSession({ port: stalled.port, env: pjsip.env ?? [], connectTimeoutMs: MAX_AGI_CONNECT_MS })).rejects.toBeInstanceOf(AgiConnectTimeout);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(MAX_AGI_CONNECT_MS);
+    } finally {
+      await stalled.close();
+    }
   });
 
   it('with AGISIGHUP=no never says HANGUP', async () => {

@@ -273,6 +273,24 @@ describe('the ARI double against the recordings', () => {
     await anyApp.close();
   });
 
+  it('an absolute timeout takes the channel out of Stasis: StasisEnd (Ring) and nothing else, then 409 on a late answer (dialplan-deadline.md (c), 926)', async () => {
+    const events = await openEvents(asterisk.port, `?app=dialguard&api_key=${USER}:${PASSWORD}`);
+    await asterisk.waitForConnection();
+    const channel = asterisk.stasis(['authorize', '1001', '926', '127.0.0.2:5060', 'phone']);
+    asterisk.timeOut(channel);
+    expect(await channel.left).toBe('timeout');
+    const set = await ask('POST', `/ari/channels/${channel.id}/variable?variable=DIALGUARD_RESULT&value=ALLOW`);
+    const cont = await ask('POST', `/ari/channels/${channel.id}/continue`);
+    await events.close();
+    const sent = events.messages.map((m) => JSON.parse(m) as Json);
+    expect(sent.map((e) => [e.type, (e.channel as Json).state])).toEqual([
+      ['StasisStart', 'Ring'],
+      ['StasisEnd', 'Ring'],
+    ]);
+    for (const r of [set, cont]) expect([r.status, (JSON.parse(r.body) as Json).message]).toEqual([409, 'Channel not in Stasis application']);
+    expect(channel.vars()).toEqual({});
+  });
+
   it('Stasis() with no app connected fails at once: STASISSTATUS=FAILED, nothing sent', async () => {
     expect((captured('ari-errors.json').no_app as { dialplan_saw: string }).dialplan_saw).toContain('STASISSTATUS=[FAILED]');
     const channel = asterisk.stasis(['authorize', '1001', '0044207946000', '127.0.0.2:5060', 'phone']);

@@ -1,22 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readShippedDialplan, shippedDialplanText } from '../support/dialplan-conf.js';
 
 /** The shipped ARI dialplan, read as Asterisk reads it: ";" starts a comment, contexts of exten/same lines. */
-function parse(file: string): Map<string, string[]> {
-  const contexts = new Map<string, string[]>();
-  let current = '';
-  for (const raw of readFileSync(resolve(import.meta.dirname, '../../dialplan', file), 'utf8').split('\n')) {
-    const line = raw.replace(/;.*$/, '').trim();
-    const header = /^\[([^\]]+)\]$/.exec(line);
-    if (header) contexts.set((current = header[1] as string), []);
-    else if (line) contexts.get(current)?.push(line);
-  }
-  return contexts;
-}
-
-const contexts = parse('extensions-dialguard-ari.conf');
-const text = readFileSync(resolve(import.meta.dirname, '../../dialplan/extensions-dialguard-ari.conf'), 'utf8');
+const conf = readShippedDialplan('extensions-dialguard-ari.conf');
+const contexts = conf.lines;
+const text = shippedDialplanText('extensions-dialguard-ari.conf');
 const lines = (name: string): string[] => contexts.get(name) ?? [];
 const indexOf = (name: string, pattern: RegExp): number => lines(name).findIndex((l) => pattern.test(l));
 
@@ -24,6 +12,11 @@ describe('the shipped ARI dialplan keeps the fail-closed contract', () => {
   it('names the Stasis app and fails closed by default', () => {
     expect(lines('globals')).toContain('DIALGUARD_ARI_APP=dialguard');
     expect(lines('globals')).toContain('DIALGUARD_FAIL_OPEN=no');
+  });
+
+  it('ships the same deadline and (empty) backup as the FastAGI dialplan', () => {
+    const fastAgi = readShippedDialplan('extensions-dialguard.conf').globals;
+    for (const name of ['DIALGUARD_DEADLINE', 'DIALGUARD_AGI_BACKUP']) expect(conf.globals.get(name), name).toBe(fastAgi.get(name));
   });
 
   it('pre-sets DIALGUARD_LIMIT_MS=0 and clears DIALGUARD_RESULT before Stasis(…,authorize,…)', () => {
@@ -69,7 +62,7 @@ describe('the shipped ARI dialplan keeps the fail-closed contract', () => {
   });
 
   it('has its own context names; only [globals] is shared with the FastAGI dialplan (include one of the two)', () => {
-    const fastAgi = parse('extensions-dialguard.conf');
+    const fastAgi = readShippedDialplan('extensions-dialguard.conf').lines;
     const shared = [...contexts.keys()].filter((c) => fastAgi.has(c));
     expect(shared).toEqual(['globals']);
   });

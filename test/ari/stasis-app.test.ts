@@ -222,6 +222,22 @@ describe('Stasis(dialguard,settle,CALL_ID,ANSWEREDTIME,DIALSTATUS)', () => {
     expect(await f.db.store.getReservation(callId)).toMatchObject({ status: 'settled', answeredSeconds: 0, dialStatus: 'BUSY', costMicros: 0 });
   });
 
+  it.each([
+    ['1e308', 3602, 'ANSWEREDTIME longer than the granted limit: settlement clamped'],
+    ['abc', 0, 'ANSWEREDTIME is not a number: settled as 0 s'],
+    ['-5', 0, 'ANSWEREDTIME is negative: settled as 0 s'],
+  ])('settles ANSWEREDTIME %j as %d seconds and logs a warning', async (answered, seconds, message) => {
+    const f = await start();
+    const call = authorize(f, '1001', '13125550123');
+    await leaves(call);
+    const callId = call.vars().DIALGUARD_CALL_ID as string;
+    f.asterisk.stasisOnDeadChannel(['settle', callId, answered, 'ANSWER']);
+    await until(async () => (await f.db.store.getReservation(callId))?.status === 'settled', 2000, 'the settlement');
+    await f.app.idle();
+    expect((await f.db.store.getReservation(callId))?.answeredSeconds).toBe(seconds);
+    expect(f.logs.messages(message)).toMatchObject([{ level: 40, callId, reported: answered }]);
+  });
+
   it('an unknown call id from a hangup handler is harmless', async () => {
     const f = await start();
     const settle = f.asterisk.stasisOnDeadChannel(['settle', 'NOPE', '', 'CANCEL']);

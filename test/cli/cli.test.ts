@@ -119,6 +119,31 @@ describe('dialguard policy import and export', () => {
     expect((await dialguard('policy', 'export')).stdout).toBe(before);
   });
 
+  it.each([
+    ['a rate', '{"rates":[{"prefix":"+","perMinute":1.797e308,"increment":60}]}', '/rates/0/perMinute'],
+    ['a default budget', '{"defaults":{"budget":{"dailySpend":1.797e308}}}', '/defaults/budget/dailySpend'],
+    ["an extension's budget", '{"extensions":{"1001":{"budget":{"monthlySpend":1.797e308}}}}', '/extensions/1001/budget/monthlySpend'],
+    ['a longest call', '{"defaults":{"budget":{"maxCallSeconds":1.797e308}}}', '/defaults/budget/maxCallSeconds'],
+  ])('refuses 1.797e308 as %s, naming the field, and imports nothing', async (_what, text, field) => {
+    const before = (await dialguard('policy', 'export')).stdout;
+    writeFileSync(join(dir, 'huge.json'), text);
+    const r = await dialguard('policy', 'import', join(dir, 'huge.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${field}: `);
+    expect(r.stderr).toContain('at most');
+    expect((await dialguard('policy', 'export')).stdout).toBe(before);
+    const { decision } = await checkJson('--ext', '1001', '--number', '2125550123', '--source', '10.0.0.5:5060');
+    expect(decision).toMatchObject({ result: 'ALLOW', limitMs: 3_600_000 });
+  });
+
+  it('refuses a document nested 5,000 deep with one line, not a stack overflow', async () => {
+    writeFileSync(join(dir, 'deep.json'), `{"defaults":{"enabled":${'['.repeat(5000)}${']'.repeat(5000)}}}`);
+    const r = await dialguard('policy', 'import', join(dir, 'deep.json'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^dialguard: .*nested more than 32 levels/);
+    expect(r.stderr).not.toContain('RangeError');
+  });
+
   it('export then import restores the same policy', async () => {
     writeFileSync(join(dir, 'p.json'), JSON.stringify({ extensions: { '2001': { voicemailCallout: 'domestic' } }, blockedPrefixes: ['+88213'] }));
     await dialguard('policy', 'import', join(dir, 'p.json'));

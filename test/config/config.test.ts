@@ -35,6 +35,13 @@ describe('configuration', () => {
     expect(c).toMatchObject({ homeCountry: 'DE', dbPath: '/from/flag.db', agiListen: { host: '0.0.0.0', port: 4573 }, agiAllowFrom: ['10.0.0.0/8'] });
   });
 
+  it('sets the FastAGI listen backlog: 4096 by default, from the environment or the file', () => {
+    expect(loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC' } }).agiBacklog).toBe(4096);
+    expect(loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', DIALGUARD_AGI_BACKLOG: '8192' } }).agiBacklog).toBe(8192);
+    expect(loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC' }, configFile: file({ agiBacklog: 1024 }) }).agiBacklog).toBe(1024);
+    expect(() => loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', DIALGUARD_AGI_BACKLOG: '0' } })).toThrow(/DIALGUARD_AGI_BACKLOG="0" must be a positive whole number/);
+  });
+
   it('reads IPv6 listen addresses and a comma-separated allow list', () => {
     const c = loadConfig({ env: { DIALGUARD_AGI_LISTEN: '[::1]:4573', DIALGUARD_AGI_ALLOW: '192.0.2.10, 2001:db8::/32', DIALGUARD_TIMEZONE: 'UTC' } });
     expect(c.agiListen).toEqual({ host: '::1', port: 4573 });

@@ -8,6 +8,17 @@ import { repoRoot } from '../support/captures.js';
 export const CHROMIUM = process.env.DIALGUARD_CHROMIUM ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(repoRoot, 'test-artifacts');
 
+/**
+ * What every dashboard response must carry, written out here rather than imported, so that a
+ * change to the policy in src/http/static.ts has to be made on purpose in the test too.
+ */
+export const DASHBOARD_HEADERS = {
+  'content-security-policy': "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+} as const;
+
 /** The flags known to work here: without the networking ones Chromium keeps calling Google's hosts on a closed network. */
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

@@ -5,7 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeEnv, playAsteriskSession } from '../support/asterisk-agi.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
-import { ARTIFACTS, buildDashboard, launchChromium } from './browser.js';
+import { ARTIFACTS, DASHBOARD_HEADERS, buildDashboard, launchChromium } from './browser.js';
 
 /**
  * An administrator opens the dashboard of a real `dialguard serve` in headless Chromium.
@@ -16,6 +16,10 @@ let serve: ServeProcess;
 let browser: Browser;
 let page: Page;
 let base: string;
+/** What the browser refused under the Content-Security-Policy, from the event and from the console. */
+const cspViolations: string[] = [];
+/** The headers of every response from the dashboard's own files (not the API), by path. */
+const fileHeaders = new Map<string, Record<string, string>>();
 
 const shot = (name: string): Promise<Buffer> => page.screenshot({ path: join(ARTIFACTS, `dashboard-${name}.png`), fullPage: true });
 
@@ -28,6 +32,19 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   // Fail on the step that waits, well before the test's own timeout, with the locator named.
   page.setDefaultTimeout(10_000);
+  // A binding and an init script are the browser's own doing, outside the page's policy. Chromium
+  // also logs each violation ("Applying inline style violates…", formerly "Refused to…").
+  await page.exposeFunction('reportCspViolation', (text: string) => cspViolations.push(text));
+  await page.addInitScript(
+    "document.addEventListener('securitypolicyviolation', (e) => reportCspViolation(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile}:${e.lineNumber}`))",
+  );
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(`console: ${message.text()}`);
+  });
+  page.on('response', (response) => {
+    const { pathname } = new URL(response.url());
+    if (!pathname.startsWith('/api/')) fileHeaders.set(pathname, response.headers());
+  });
 }, 60_000);
 // What the browser showed when a step failed, for whoever reads the failure.
 afterEach(async ({ task }) => {
@@ -51,6 +68,11 @@ describe('the dashboard in a browser', () => {
     await page.getByRole('heading', { name: /^Live/ }).waitFor();
     expect(await page.evaluate("sessionStorage.getItem('dialguard.token')")).toBe(serve.adminToken);
     expect(await page.evaluate('localStorage.length')).toBe(0);
+  });
+
+  it('got the page, its scripts and its style sheet with the strict headers', () => {
+    expect([...fileHeaders.keys()]).toEqual(expect.arrayContaining(['/', '/app.js', '/live.js', '/style.css']));
+    for (const [path, headers] of fileHeaders) expect({ path, ...headers }).toMatchObject({ path, ...DASHBOARD_HEADERS });
   });
 
   it('shows a call placed over FastAGI on the live page without a reload', async () => {
@@ -181,5 +203,10 @@ describe('the dashboard in a browser', () => {
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await shot('live-phone');
+  });
+
+  it('did all of the above under its Content-Security-Policy, with nothing refused', () => {
+    expect(fileHeaders.get('/')?.['content-security-policy']).toBe(DASHBOARD_HEADERS['content-security-policy']);
+    expect(cspViolations).toEqual([]);
   });
 });

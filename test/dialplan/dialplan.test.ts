@@ -1,17 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DEFAULTS } from '../../src/config/config.js';
+import { MAX_AGI_CONNECT_MS } from '../support/asterisk-agi.js';
+import { readShippedDialplan } from '../support/dialplan-conf.js';
 
 /** The shipped dialplan, read as Asterisk reads it: contexts of `exten =>` / `same =>` lines. */
-const text = readFileSync(resolve(import.meta.dirname, '../../dialplan/extensions-dialguard.conf'), 'utf8');
-const contexts = new Map<string, string[]>();
-let current = '';
-for (const raw of text.split('\n')) {
-  const line = raw.replace(/;.*$/, '').trim();
-  const header = /^\[([^\]]+)\]$/.exec(line);
-  if (header) contexts.set((current = header[1] as string), []);
-  else if (line) contexts.get(current)?.push(line);
-}
+const conf = readShippedDialplan('extensions-dialguard.conf');
+const contexts = conf.lines;
 const lines = (name: string): string[] => contexts.get(name) ?? [];
 const indexOf = (name: string, pattern: RegExp): number => lines(name).findIndex((l) => pattern.test(l));
 
@@ -29,6 +23,16 @@ describe('the shipped dialplan keeps the fail-closed contract', () => {
   it('names the guard by IP literal (Asterisk resolves a host name on every call)', () => {
     expect(lines('globals')).toContain('DIALGUARD_AGI=agi://127.0.0.1:4573');
     expect(lines('globals')).toContain('DIALGUARD_FAIL_OPEN=no');
+  });
+
+  it('ships no backup guard and a deadline of a few seconds in [globals]', () => {
+    expect(conf.globals.get('DIALGUARD_AGI_BACKUP')).toBe('');
+    expect(conf.globals.get('DIALGUARD_DEADLINE')).toBe('3');
+  });
+
+  it("leaves dialguard's default answer deadline inside DIALGUARD_DEADLINE, even after a first guard's 2 s connect timeout", () => {
+    const deadlineMs = Number(conf.globals.get('DIALGUARD_DEADLINE')) * 1000;
+    expect(DEFAULTS.answerDeadlineMs).toBeLessThan(deadlineMs - MAX_AGI_CONNECT_MS);
   });
 
   it('pre-sets DIALGUARD_LIMIT_MS=0 and clears DIALGUARD_RESULT before asking the guard', () => {

@@ -105,7 +105,7 @@ describe('peers that are not a healthy Asterisk', () => {
     // The idle sessions are cut when their environment never completes.
     await Promise.all(sockets.map((x) => (x.destroyed ? null : once(x, 'close'))));
     expect(vars(await call(s.agiPort)).DIALGUARD_RESULT).toBe('ALLOW');
-    expect(s.output.some((l) => l.includes('too many connections'))).toBe(true);
+    expect(s.output.some((l) => l.includes('AGI connections shed: too many sessions at once'))).toBe(true);
   });
 });
 

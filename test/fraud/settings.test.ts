@@ -39,7 +39,7 @@ describe('the velocity policy', () => {
 
   it('refuses limits that would deny every call, and says which field', () => {
     expect(problems({ velocity: { maxAttemptsPerMinute: 0 } })).toEqual([
-      { field: '/velocity/maxAttemptsPerMinute', message: 'must be a whole number of at least 1 or null, got 0' },
+      { field: '/velocity/maxAttemptsPerMinute', message: 'must be a whole number of at least 1 and at most 100000 or null, got 0' },
     ]);
     expect(problems({ velocity: { noveltyDays: 400 } })).toEqual([
       { field: '/velocity/noveltyDays', message: 'must be a whole number of at least 1 and at most 365 or null, got 400' },

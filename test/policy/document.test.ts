@@ -72,7 +72,7 @@ describe('validateDocument', () => {
     const byField = Object.fromEntries(problems.map((p) => [p.field, p.message]));
     expect(byField).toEqual({
       '/comment': 'unknown field "comment"',
-      '/defaults/budget/dailySpend': 'must be a number of at least 0 or null, got "lots"',
+      '/defaults/budget/dailySpend': 'must be a number of at least 0 and at most 100000000 or null, got "lots"',
       '/extensions/1001/geofence/allowCidrs/0': '"10.0.0.0/33" is not a valid CIDR',
       '/extensions/1001/budget/dailySpend': 'must not be negative, got -3 (null means no limit)',
       '/extensions/front desk': 'invalid extension name "front desk": use 1 to 64 of letters, digits and _ . @ + -',

@@ -154,11 +154,11 @@ describe('validateOverrides', () => {
     expectOneProblem({ budget: { dailySpend: -1 } }, '/budget/dailySpend', 'must not be negative, got -1 (null means no limit)');
     expectOneProblem({ budget: { maxConcurrent: -2 } }, '/budget/maxConcurrent', /must not be negative/);
     expectOneProblem({ budget: { maxCallSeconds: 0 } }, '/budget/maxCallSeconds', 'must be at least 1, got 0');
-    expectOneProblem({ budget: { maxConcurrent: 1.5 } }, '/budget/maxConcurrent', /must be a whole number of at least 0 or null, got 1.5/);
+    expectOneProblem({ budget: { maxConcurrent: 1.5 } }, '/budget/maxConcurrent', /must be a whole number of at least 0 and at most 10000 or null, got 1.5/);
   });
 
   it('rejects a budget given as text', () => {
-    expectOneProblem({ budget: { monthlySpend: '300' } }, '/budget/monthlySpend', 'must be a number of at least 0 or null, got "300"');
+    expectOneProblem({ budget: { monthlySpend: '300' } }, '/budget/monthlySpend', 'must be a number of at least 0 and at most 100000000 or null, got "300"');
   });
 
   it('rejects a currency that is not three upper-case letters', () => {

@@ -30,6 +30,16 @@ export interface PlayAsteriskOptions {
   replies?: (command: string, asterisk: AsteriskReplyContext) => string | null;
   /** The caller hangs up this long after connect: unsolicited "HANGUP\n", channel dead. */
   hangupAfterMs?: number;
+  /**
+   * The channel hangs up when this aborts, as with hangupAfterMs: a caller's CANCEL, or the
+   * channel's absolute timeout (dialplan-deadline.md (a): "HANGUP\n" at the deadline).
+   */
+  hangupSignal?: AbortSignal;
+  /**
+   * Asterisk gives up a TCP handshake that does not complete within MAX_AGI_CONNECT_MS
+   * (agi-server-down.json): the promise rejects with AgiConnectTimeout. Default: no limit.
+   */
+  connectTimeoutMs?: number;
   /** The session starts on a dead channel (hangup handler): 511 for non dead-safe commands, no HANGUP at start. */
   deadChannel?: boolean;
   /** AGISIGHUP=no: no HANGUP line is ever written. Default true. */
@@ -72,7 +82,18 @@ export interface AsteriskTranscript {
   timings: { connectedMs: number; envSentMs: number; serverFinMs?: number; closedMs: number };
 }
 
-/** Plays one AGI() call against a FastAGI server; resolves when the connection is closed. */
+/** res_agi.c's MAX_AGI_CONNECT: how long Asterisk waits for a FastAGI server's TCP handshake. */
+export const MAX_AGI_CONNECT_MS = 2000;
+
+/** The handshake did not complete within connectTimeoutMs: Asterisk sets AGISTATUS=FAILURE. */
+export class AgiConnectTimeout extends Error {
+  readonly code = 'ETIMEDOUT';
+}
+
+/**
+ * Plays one AGI() call against a FastAGI server; resolves when the connection is closed, rejects
+ * when it cannot be opened (refused, or connectTimeoutMs).
+ */
 export function playAsteriskSession(options: PlayAsteriskOptions): Promise<AsteriskTranscript> {
   return new FakeAsterisk(options).run();
 }
@@ -204,11 +225,22 @@ class FakeAsterisk {
     return new Promise<AsteriskTranscript>((resolve, reject) => {
       let connected = false;
       socket.setNoDelay(true);
+      const connectTimer =
+        options.connectTimeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              socket.destroy();
+              reject(new AgiConnectTimeout(`FastAGI connection timed out after MAX_AGI_CONNECT (${options.connectTimeoutMs}) milliseconds`));
+            }, options.connectTimeoutMs);
       socket.once('connect', () => {
+        clearTimeout(connectTimer);
         connected = true;
         this.transcript.timings.connectedMs = this.now();
         this.writeEnvironment();
         if (options.hangupAfterMs !== undefined) this.later(options.hangupAfterMs, () => this.hangUpChannel());
+        const signal = options.hangupSignal;
+        if (signal?.aborted) this.hangUpChannel();
+        else signal?.addEventListener('abort', () => this.hangUpChannel(), { once: true });
         this.later(options.giveUpAfterMs ?? 10_000, () => this.giveUp());
       });
       socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -219,6 +251,7 @@ class FakeAsterisk {
         this.pump();
       });
       socket.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(connectTimer);
         if (!connected) reject(err);
         else this.end ??= 'server-reset';
       });
@@ -410,6 +443,8 @@ class FakeAsterisk {
 export interface AgiEnvFields {
   /** Script path and query as in the AGI URL, without the leading `/`: `authorize?src=lab`. */
   script: string;
+  /** The URL as written in the dialplan; default `agi://127.0.0.1:4573/SCRIPT`. */
+  request?: string;
   args: readonly string[];
   channel?: string;
   uniqueid?: string;
@@ -429,7 +464,7 @@ export function agiEnv(fields: AgiEnvFields): Array<[string, string]> {
   return [
     ['agi_network', 'yes'],
     ['agi_network_script', fields.script],
-    ['agi_request', `agi://127.0.0.1:4573/${fields.script}`],
+    ['agi_request', fields.request ?? `agi://127.0.0.1:4573/${fields.script}`],
     ['agi_channel', channel],
     ['agi_language', 'en'],
     ['agi_type', channel.slice(0, Math.max(0, channel.indexOf('/')))],

@@ -11,8 +11,8 @@
  *   Asterisk's messages once the channel left Stasis or hung up;
  * - events pretty-printed as with ari.conf `pretty = yes`, shaped like the captured ones.
  *
- * A channel stays in Stasis until it is continued or hangs up: like Asterisk, the double never
- * gives up on a silent app (ari-app-silent.json).
+ * A channel stays in Stasis until it is continued, hangs up, or reaches its absolute timeout
+ * (timeOut()): like Asterisk, the double never gives up on a silent app (ari-app-silent.json).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -48,6 +48,7 @@ export interface RecordedUpgrade {
 }
 
 export type ChannelPlace = 'stasis' | 'dialplan' | 'gone';
+export type ChannelExit = 'continued' | 'hungup' | 'failed' | 'timeout';
 
 export interface StasisOptions {
   app?: string;
@@ -67,9 +68,11 @@ export class AriChannel {
   place: ChannelPlace = 'stasis';
   /** STASISSTATUS as the dialplan would see it. */
   status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
-  /** Resolves when the channel leaves Stasis: continued by the app, or hung up. */
-  readonly left: Promise<'continued' | 'hungup' | 'failed'>;
-  private leave!: (how: 'continued' | 'hungup' | 'failed') => void;
+  /** Resolves when the channel leaves Stasis: continued by the app, hung up, or timed out. */
+  readonly left: Promise<ChannelExit>;
+  /** Taken out of Stasis by its absolute timeout, and still up in the dialplan. */
+  timedOut = false;
+  private leave!: (how: ChannelExit) => void;
 
   constructor(
     readonly id: string,
@@ -81,7 +84,7 @@ export class AriChannel {
     this.left = new Promise((resolve) => (this.leave = resolve));
   }
 
-  markLeft(how: 'continued' | 'hungup' | 'failed', place: ChannelPlace): void {
+  markLeft(how: ChannelExit, place: ChannelPlace): void {
     this.place = place;
     this.leave(how);
   }
@@ -134,6 +137,12 @@ export interface AsteriskAri {
   stasis(args: string[], options?: StasisOptions): AriChannel;
   /** The caller hangs up while the channel is in Stasis: ChannelHangupRequest, then StasisEnd. */
   hangup(channel: AriChannel): void;
+  /**
+   * The channel's TIMEOUT(absolute) fires while it is in Stasis (dialplan-deadline.md (c)): the
+   * app gets StasisEnd (state Ring) and nothing else; the channel goes on in the dialplan, and
+   * a variable POST or continue afterwards gets 409 "Channel not in Stasis application".
+   */
+  timeOut(channel: AriChannel): void;
   /**
    * `Stasis(app,settle,…)` from a hangup handler (ari-settle-session.json): StasisStart and
    * StasisEnd at once, on a dead channel where every operation answers 404.
@@ -236,6 +245,13 @@ class AriDouble implements AsteriskAri {
     this.emit(channel.app, { cause: 127, tech_cause: 487, type: 'ChannelHangupRequest', timestamp: asteriskTime(), channel: channel.snapshot() });
     this.emit(channel.app, { type: 'StasisEnd', timestamp: asteriskTime(), channel: channel.snapshot() });
     channel.markLeft('hungup', 'gone');
+  }
+
+  timeOut(channel: AriChannel): void {
+    if (channel.place !== 'stasis') return;
+    this.emit(channel.app, { type: 'StasisEnd', timestamp: asteriskTime(), channel: channel.snapshot() });
+    channel.timedOut = true;
+    channel.markLeft('timeout', 'dialplan');
   }
 
   stasisOnDeadChannel(args: string[], options: StasisOptions = {}): AriChannel {
@@ -348,6 +364,11 @@ class AriDouble implements AsteriskAri {
       const status = this.failing.splice(failure, 1)[0]?.status ?? 500;
       log(status);
       reply(status, message('Internal Server Error'));
+      return;
+    }
+    if (channel?.timedOut && op !== 'get') {
+      log(409);
+      reply(409, message('Channel not in Stasis application'));
       return;
     }
     if (op === 'continue') {

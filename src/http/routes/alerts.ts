@@ -1,4 +1,5 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
+import { MAX_AMOUNT } from '../../bounds.js';
 import { REASON_CODES } from '../../domain/decision.js';
 import type { Guard } from '../../guard/guard.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
@@ -225,7 +226,7 @@ export const alertRoutes: FastifyPluginAsyncTypebox<AlertRoutesDeps> = async (ap
         summary: 'Set the site limit on international spend in any hour (null: no limit)',
         tags: ['alerts'],
         body: Type.Object(
-          { internationalSpendPerHour: Nullable(Type.Number({ minimum: 0, description: 'in the budget currency' })) },
+          { internationalSpendPerHour: Nullable(Type.Number({ minimum: 0, maximum: MAX_AMOUNT, description: 'in the budget currency' })) },
           { additionalProperties: false },
         ),
         response: { 200: BreakerSchema, ...ERROR_RESPONSES },

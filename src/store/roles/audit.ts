@@ -59,4 +59,8 @@ export interface SettlementRecord {
   dialStatus: string;
   outcome: SettlementOutcome;
   costMicros: number;
+  /** What was reported; null for settlements recorded before dialguard kept it. */
+  reported: string | null;
+  /** answeredSeconds was clamped to the granted limit plus the tolerance. */
+  clamped: boolean;
 }

@@ -89,9 +89,12 @@ export interface AuditedDecision extends Decision {
 
 export interface SettlementRequest {
   callId: string;
+  /** Whole seconds, not negative; more than the granted limit plus the tolerance is clamped to it (Infinity too). */
   answeredSeconds: number;
   dialStatus: string;
   at: Date;
+  /** ANSWEREDTIME as the dialplan reported it; recorded with the settlement (default: answeredSeconds as text). */
+  reported?: string;
 }
 
 export type SettlementOutcome = 'settled' | 'settled_after_expiry' | 'duplicate' | 'unknown' | 'no_reservation';
@@ -102,4 +105,9 @@ export interface SettlementResult {
   ext: string | null;
   costMicros: number;
   reservedMicros: number;
+  /** The seconds settled: those reported, or the limit plus the tolerance when clamped. */
+  answeredSeconds: number;
+  /** The granted limit (the reservation's seconds; the largest any call can get for an unknown call id). */
+  limitSeconds: number;
+  clamped: boolean;
 }

@@ -1,7 +1,10 @@
 import type { Database } from 'better-sqlite3';
+import { MAX_AMOUNT } from '../../bounds.js';
 import { WINDOW_MS } from '../../domain/windows.js';
 import type { CircuitBreakerState } from '../../domain/usage.js';
+import { toMicros } from '../../rates/rate-table.js';
 import type { CircuitBreakerRecord } from '../roles/circuit-breaker.js';
+import { storedInteger } from '../stored-values.js';
 
 const WINDOW = WINDOW_MS.internationalSpendPerHour;
 
@@ -88,7 +91,7 @@ export function createCircuitBreakerRepository(db: Database) {
     },
 
     setLimit(limitMicros: number | null): void {
-      s.setLimit.run(limitMicros);
+      s.setLimit.run(limitMicros === null ? null : storedInteger(limitMicros, toMicros(MAX_AMOUNT), 'the circuit breaker limit (micro-units)'));
     },
   };
 }

@@ -11,6 +11,8 @@ interface SettlementRow {
   dial_status: string;
   outcome: SettlementRecord['outcome'];
   cost_micros: number;
+  reported: string | null;
+  clamped: number;
 }
 
 /** SQL conditions of a filter, with named parameters; `number` is a prefix, never a LIKE pattern from outside. */
@@ -55,7 +57,7 @@ export function createDecisionQueries(db: Database, getDecision: (id: string) =>
   const statements = new Map<string, Statement<[Record<string, unknown>], string>>();
   const s = {
     settlements: db.prepare<[string], SettlementRow>(
-      `SELECT at, answered_seconds, dial_status, outcome, cost_micros FROM settlements WHERE call_id = ? ORDER BY id`,
+      `SELECT at, answered_seconds, dial_status, outcome, cost_micros, reported, clamped FROM settlements WHERE call_id = ? ORDER BY id`,
     ),
     active: db.prepare<[number], string>(`SELECT call_id FROM reservations WHERE status = 'active' AND expires_at > ? ORDER BY created_at, call_id`).pluck(),
     activeOf: db.prepare<[string, number], string>(
@@ -100,6 +102,8 @@ export function createDecisionQueries(db: Database, getDecision: (id: string) =>
         dialStatus: row.dial_status,
         outcome: row.outcome,
         costMicros: row.cost_micros,
+        reported: row.reported,
+        clamped: row.clamped === 1,
       })),
 
     activeReservations(at: Date, ext?: string): ReservationRecord[] {

@@ -207,6 +207,12 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE decisions ADD COLUMN would_reason TEXT;
   CREATE INDEX decisions_shadow ON decisions (at) WHERE would_deny = 1;
   `,
+  `
+  -- ANSWEREDTIME as reported (cut to 64 characters), and whether answered_seconds was clamped to
+  -- the granted limit plus the settlement tolerance. Rows settled before have NULL and 0.
+  ALTER TABLE settlements ADD COLUMN reported TEXT;
+  ALTER TABLE settlements ADD COLUMN clamped INTEGER NOT NULL DEFAULT 0;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

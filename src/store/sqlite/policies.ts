@@ -4,6 +4,7 @@ import type { PolicyOverrides } from '../../policy/schema.js';
 import type { Rate } from '../../domain/rate.js';
 import type { LockRecord } from '../roles/locks.js';
 import type { ExtensionRecord, SiteSettings, StoredPolicySet } from '../roles/policies.js';
+import { policyJson } from '../stored-values.js';
 
 interface ExtensionRow {
   ext: string;
@@ -72,7 +73,7 @@ export function createPolicyRepository(db: Database) {
       return value === undefined ? undefined : JSON.parse(value as unknown as string);
     },
     putSetting(key: SettingKey, value: unknown): void {
-      s.putSetting.run(key, JSON.stringify(value));
+      s.putSetting.run(key, policyJson(value, `the ${key} setting`));
     },
 
     getExtension(ext: string): ExtensionRecord | null {
@@ -81,7 +82,7 @@ export function createPolicyRepository(db: Database) {
     },
     listExtensions: (): ExtensionRecord[] => s.extensions.all().map(toExtension),
     putExtension(ext: string, overrides: PolicyOverrides, version: number): void {
-      s.putExtension.run(ext, JSON.stringify(overrides), version, Date.now());
+      s.putExtension.run(ext, policyJson(overrides, `the policy of extension ${ext}`), version, Date.now());
     },
     deleteExtension: (ext: string): boolean => s.deleteExtension.run(ext).changes > 0,
 

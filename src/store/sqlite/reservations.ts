@@ -1,11 +1,13 @@
 import type { Database } from 'better-sqlite3';
+import { MAX_CALL_SECONDS, MAX_RATE_PER_MINUTE } from '../../bounds.js';
 import type { Grant } from '../../domain/decision.js';
 import type { UsageSnapshot } from '../../domain/usage.js';
 import type { PricedRate } from '../../domain/rate.js';
-import { costMicros } from '../../rates/rate-table.js';
+import { costMicros, toMicros } from '../../rates/rate-table.js';
 import type { Periods } from '../periods.js';
 import type { SettlementOutcome, SettlementRequest, SettlementResult } from '../roles/decisions.js';
 import type { ReservationRecord } from '../roles/usage.js';
+import { settledSeconds, storedInteger } from '../stored-values.js';
 
 interface ReservationRow {
   call_id: string;
@@ -70,7 +72,7 @@ export function createReservationRepository(db: Database) {
       `UPDATE reservations SET status = 'settled', settled_at = ?, answered_seconds = ?, dial_status = ?, cost_micros = ? WHERE call_id = ?`,
     ),
     logSettlement: db.prepare(
-      `INSERT INTO settlements (call_id, at, answered_seconds, dial_status, outcome, cost_micros) VALUES (?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO settlements (call_id, at, answered_seconds, dial_status, outcome, cost_micros, reported, clamped) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
   };
 
@@ -115,13 +117,13 @@ export function createReservationRepository(db: Database) {
         callId: r.callId,
         ext: r.ext,
         e164: r.e164,
-        perMinuteMicros: r.rate.perMinuteMicros,
+        perMinuteMicros: storedInteger(r.rate.perMinuteMicros, toMicros(MAX_RATE_PER_MINUTE), 'the rate of a reservation (micro-units a minute)'),
         increment: r.rate.increment,
         minimum: r.rate.minimum,
         day: r.periods.day,
         month: r.periods.month,
-        reservedSeconds: r.grant.seconds,
-        reservedMicros: r.grant.costMicros,
+        reservedSeconds: storedInteger(r.grant.seconds, MAX_CALL_SECONDS, 'the seconds of a reservation'),
+        reservedMicros: storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)'),
         createdAt: r.createdAt,
         expiresAt: r.expiresAt,
       });
@@ -129,11 +131,15 @@ export function createReservationRepository(db: Database) {
       s.addActive.run(r.ext, 1);
     },
 
-    /** Replaces the reservation's cost and seconds with the real ones; a second settlement changes nothing. */
+    /**
+     * Replaces the reservation's cost and seconds with the real ones; a second settlement changes
+     * nothing. Seconds past the granted limit plus the tolerance are clamped to it.
+     */
     settle(req: SettlementRequest): SettlementResult {
       const row = s.get.get(req.callId);
       const at = req.at.getTime();
-      const answered = Math.max(0, Math.floor(req.answeredSeconds));
+      const limitSeconds = row?.reserved_seconds ?? MAX_CALL_SECONDS;
+      const { answered, clamped } = settledSeconds(req.answeredSeconds, limitSeconds);
       let outcome: SettlementOutcome;
       let cost = 0;
       if (!row) {
@@ -150,8 +156,8 @@ export function createReservationRepository(db: Database) {
         if (row.status === 'active') s.addActive.run(row.ext, -1);
         s.settle.run(at, answered, req.dialStatus, cost, req.callId);
       }
-      s.logSettlement.run(req.callId, at, answered, req.dialStatus, outcome, cost);
-      return { outcome, callId: req.callId, ext: row?.ext ?? null, costMicros: cost, reservedMicros: row?.reserved_micros ?? 0 };
+      s.logSettlement.run(req.callId, at, answered, req.dialStatus, outcome, cost, req.reported ?? String(req.answeredSeconds), clamped ? 1 : 0);
+      return { outcome, callId: req.callId, ext: row?.ext ?? null, costMicros: cost, reservedMicros: row?.reserved_micros ?? 0, answeredSeconds: answered, limitSeconds, clamped };
     },
 
     get(callId: string): ReservationRecord | null {

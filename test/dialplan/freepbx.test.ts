@@ -1,0 +1,206 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DialOutcome } from '../support/dialplan/applications.js';
+import { loadDialplan, type ConfigFiles } from '../support/dialplan/conf.js';
+import { runCall, type CallResult } from '../support/dialplan/pbx.js';
+import { repoRoot } from '../support/captures.js';
+import { seedPolicy } from '../support/seed.js';
+import { startServe, type ServeProcess } from '../support/serve-process.js';
+
+/**
+ * dialplan/freepbx/extensions_custom.conf run inside FreePBX's own generated outbound
+ * dialplan (the doubles in test/support/freepbx/, rendered from FreePBX's core module source),
+ * against a real `dialguard serve` over FastAGI. FreePBX 16 runs on an Asterisk with app_macro;
+ * FreePBX 17 on Asterisk 21+, which has none.
+ */
+
+const LAN = '192.168.1.20:5060';
+const FREEPBX = resolve(repoRoot, 'test/support/freepbx');
+
+let dir: string;
+let serve: ServeProcess;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'dialguard-freepbx-'));
+  const db = join(dir, 'dialguard.db');
+  await seedPolicy(db, {
+    defaults: { budget: { dailySpend: 25, monthlySpend: 300, dailyMinutes: 600, maxConcurrent: 2, maxCallSeconds: 3600 } },
+    rates: [{ prefix: '+1', perMinute: 0.02, increment: 60 }],
+    site: { denyUnknownExtensions: false },
+  });
+  serve = await startServe(db);
+});
+
+afterAll(async () => {
+  await serve?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** /etc/asterisk of a FreePBX of that version with the snippet pasted into extensions_custom.conf. */
+function etcAsterisk(version: 16 | 17, custom = resolve(repoRoot, 'dialplan/freepbx/extensions_custom.conf')): ConfigFiles {
+  return {
+    'extensions.conf': join(FREEPBX, String(version), 'extensions.conf'),
+    'extensions_additional.conf': join(FREEPBX, String(version), 'extensions_additional.conf'),
+    'extensions_override_freepbx.conf': join(FREEPBX, 'extensions_override_freepbx.conf'),
+    'extensions_custom.conf': custom,
+    'extensions-dialguard.conf': resolve(repoRoot, 'dialplan/extensions-dialguard.conf'),
+  };
+}
+
+interface Call {
+  version: 16 | 17;
+  /** What the phone dialled into outbound route 1 (9 for an outside line). */
+  dialled: string;
+  ampuser: string;
+  dial?: (dialString: string) => DialOutcome;
+  agi?: string;
+  files?: ConfigFiles;
+}
+
+function call({ version, dialled, ampuser, dial, agi, files }: Call): Promise<CallResult> {
+  return runCall({
+    dialplan: loadDialplan('extensions.conf', files ?? etcAsterisk(version)),
+    appMacro: version === 16,
+    channel: { name: `PJSIP/${ampuser}-00000001`, endpoint: ampuser, remoteAddr: LAN, callerId: { num: ampuser, name: 'Alice' }, variables: { AMPUSER: ampuser } },
+    start: { context: 'outrt-1', exten: dialled },
+    globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}` },
+    dial: (attempt) => (dial ? dial(attempt.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
+  });
+}
+
+/**
+ * The WARNING lines of a call, less the one the shipped [dialguard-authorize] logs today on
+ * every PJSIP call (${CHANNEL(recvip)} is expanded before ExecIf looks at its condition:
+ * shared/asterisk/dialplan-deadline.md (b)).
+ */
+const warnings = (r: CallResult) => r.warnings.filter((w) => w !== "WARNING func_channel.c: Unknown or unavailable item requested: 'recvip'");
+const authorizations = (r: CallResult) => r.agi.filter((a) => a.url.endsWith('/authorize'));
+const settlements = (r: CallResult) => r.agi.filter((a) => a.url.endsWith('/settle'));
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as { port: number };
+  await new Promise((done) => server.close(done));
+  return port;
+}
+
+describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
+  it('replaces FreePBX’s empty hook: Asterisk keeps the first s,1 it reads, the one in extensions_custom.conf', () => {
+    const dialplan = loadDialplan('extensions.conf', etcAsterisk(version));
+    expect(dialplan.warnings).toEqual([
+      "WARNING pbx.c: Unable to register extension 's' priority 1 in 'macro-dialout-trunk-predial-hook', already in use",
+      'WARNING pbx_config.c: Unable to register extension at line 11 of extensions.conf',
+    ]);
+    expect(dialplan.contexts.get('macro-dialout-trunk-predial-hook')?.extensions.get('s')?.get(1)).toMatchObject({
+      app: 'Gosub',
+      data: 'dialguard-freepbx-trunk,s,1',
+      file: 'extensions_custom.conf',
+    });
+  });
+
+  it('authorises AMPUSER to OUTNUM, and an ALLOW reaches the trunk Dial with iL() appended and the settlement handler pushed', async () => {
+    const ext = `${version}01`;
+    const r = await call({ version, dialled: '93125550123', ampuser: ext });
+    // The route strips the 9 and prepends 1: the trunk is dialled with OUTNUM, and that is what the guard judged.
+    expect(authorizations(r).map((a) => a.args)).toEqual([[ext, '13125550123', LAN, 'phone']]);
+    const [authorize] = authorizations(r);
+    expect(authorize?.variables.get('DIALGUARD_RESULT')).toBe('ALLOW');
+    expect(authorize?.variables.get('DIALGUARD_LIMIT_MS')).toBe('3600000');
+    expect(r.dials).toHaveLength(1);
+    expect(r.dials[0]).toMatchObject({
+      dialString: 'PJSIP/13125550123@carrier-a',
+      timeout: '300',
+      options: 'TiL(3600000:60000:30000)b(func-apply-sipheaders^s^1,(1))',
+      at: { context: version === 16 ? 'macro-dialout-trunk' : 'trunk-dial-with-exten' },
+    });
+    expect(r.dials[0]?.variables).toMatchObject({ OUTNUM: '13125550123', DIAL_NUMBER: '13125550123', 'TIMEOUT(absolute)': '3905' });
+    expect(r.dials[0]?.variables.PREDIAL_HOOK_RET).toBeUndefined();
+    // Answered 42 s; the caller hangs up after the bridge, the handler settles the real duration.
+    expect(r.handlersRun).toEqual(['dialguard-hangup,s,1']);
+    const callId = authorize?.variables.get('DIALGUARD_CALL_ID');
+    expect(settlements(r).map((s) => [s.args, s.deadChannel])).toEqual([[[callId, '42', 'ANSWER'], true]]);
+    expect(r.channel.get('DIALGUARD_SETTLED')).toBe(`settled ${callId}`);
+    expect(warnings(r)).toEqual([]);
+  });
+
+  it('on a DENY sets BYPASS and rejects the call with cause 21: no trunk is dialled, the next one is not tried', async () => {
+    const ext = `${version}02`;
+    const r = await call({ version, dialled: '9011442079460000', ampuser: ext });
+    expect(authorizations(r).map((a) => a.args)).toEqual([[ext, '011442079460000', LAN, 'phone']]);
+    expect(r.channel.get('DIALGUARD_REASON')).toBe('destination_country_denied');
+    expect(r.dials).toEqual([]);
+    expect(r.channel.get('PREDIAL_HOOK_RET')).toBe('BYPASS');
+    expect(r.hangupCause).toBe(21);
+    expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
+    expect(r.log).toContain(`VERBOSE app_verbose.c: dialguard denied 011442079460000 for ${ext} on PJSIP/${ext}-00000001: destination_country_denied (${r.channel.get('DIALGUARD_MESSAGE')})`);
+    expect(r.log.some((l) => l.startsWith('VERBOSE res_agi.c: agi://') && l.includes('dialguard: DENY destination_country_denied'))).toBe(true);
+    expect(r.handlersRun).toEqual([]);
+  });
+
+  it('fails closed when the guard is down: guard_error, BYPASS, cause 21, no Dial', async () => {
+    const port = await closedPort();
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}03`, agi: `agi://127.0.0.1:${port}` });
+    expect(r.channel.get('AGISTATUS')).toBe('FAILURE');
+    expect(r.channel.get('DIALGUARD_RESULT')).toBe('DENY');
+    expect(r.channel.get('DIALGUARD_REASON')).toBe('guard_error');
+    expect(r.channel.get('PREDIAL_HOOK_RET')).toBe('BYPASS');
+    expect(r.dials).toEqual([]);
+    expect(r.hangupCause).toBe(21);
+    expect(warnings(r)).toEqual([
+      `WARNING res_agi.c: Connecting to '127.0.0.1:${port}' failed for url 'agi://127.0.0.1:${port}/authorize': Connection refused`,
+      "WARNING res_agi.c: Couldn't connect to any host.  FastAGI failed.",
+      expect.stringMatching(/^WARNING Ext\. s:\d+ @ dialguard-authorize: dialguard did not answer \(AGISTATUS=FAILURE\)/),
+    ]);
+  });
+
+  it('on failover to the next trunk settles the first decision, asks again for that trunk, and keeps one handler', async () => {
+    const ext = `${version}04`;
+    const r = await call({ version, dialled: '93125550123', ampuser: ext, dial: (to) => (to.endsWith('@carrier-a') ? { status: 'CHANUNAVAIL' } : { status: 'ANSWER', answeredSeconds: 7 }) });
+    expect(r.dials.map((d) => [d.dialString, d.options])).toEqual([
+      ['PJSIP/13125550123@carrier-a', 'TiL(3600000:60000:30000)b(func-apply-sipheaders^s^1,(1))'],
+      ['PJSIP/13125550123@carrier-b', 'TiL(3600000:60000:30000)b(func-apply-sipheaders^s^1,(2))'],
+    ]);
+    const [first, second] = authorizations(r).map((a) => a.variables.get('DIALGUARD_CALL_ID'));
+    expect(first).not.toBe(second);
+    // The first decision is settled before the second trunk is asked for, on the live channel.
+    expect(r.agi.map((a) => [a.url.split('/').pop(), a.args[0], a.deadChannel])).toEqual([
+      ['authorize', ext, false],
+      ['settle', first, false],
+      ['authorize', ext, false],
+      ['settle', second, true],
+    ]);
+    expect(settlements(r).map((s) => s.args.slice(1))).toEqual([['', 'CHANUNAVAIL'], ['7', 'ANSWER']]);
+    expect(settlements(r).map((s) => s.variables.get('DIALGUARD_SETTLED'))).toEqual([`settled ${first}`, `settled ${second}`]);
+    expect(r.handlersRun).toEqual(['dialguard-hangup,s,1']);
+  });
+});
+
+describe('why the hook ends the way it does', () => {
+  let custom: string;
+  beforeAll(() => {
+    custom = mkdtempSync(join(tmpdir(), 'dialguard-freepbx-hook-'));
+  });
+  afterAll(() => rmSync(custom, { recursive: true, force: true }));
+
+  /** The shipped snippet with the hook's last line replaced. */
+  function hookEndingWith(line: string): ConfigFiles {
+    const path = join(custom, `${line.replace(/\W/g, '')}.conf`);
+    const text = readFileSync(resolve(repoRoot, 'dialplan/freepbx/extensions_custom.conf'), 'utf8').replace(/^ same => n,ExecIf\(\$\["\$\{MACRO_CONTEXT\}".*$/m, ` same => n,${line}`);
+    writeFileSync(path, text);
+    return { 'extensions_custom.conf': path };
+  }
+
+  it.each([
+    [16, 'Return()', 'ERROR app_stack.c: Return without Gosub: stack is empty'],
+    [17, 'MacroExit()', "WARNING pbx.c: No application 'MacroExit' for extension (macro-dialout-trunk-predial-hook, s, 2)"],
+  ] as const)('FreePBX %i with a hook ending in %s hangs up every allowed call before Dial', async (version, line, warning) => {
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}05`, files: { ...etcAsterisk(version), ...hookEndingWith(line) } });
+    expect(r.channel.get('DIALGUARD_RESULT')).toBe('ALLOW');
+    expect(r.dials).toEqual([]);
+    expect(r.warnings).toContain(warning);
+  });
+});

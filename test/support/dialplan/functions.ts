@@ -1,0 +1,167 @@
+/**
+ * The dialplan functions the shipped dialplan and FreePBX's generated trunk dialplan use, read
+ * (`${FUNC(args)}`) and written (`Set(FUNC(args)=value)`), with Asterisk's meaning. An unknown
+ * function is an error here, so that a new one in the dialplan under test is noticed.
+ */
+import type { Channel } from './channel.js';
+import { separateArgs } from './expand.js';
+import { isTrue } from './expression.js';
+
+export interface FunctionHost {
+  channel: Channel;
+  globals: Map<string, string>;
+  /** The Asterisk database (`DB(family/key)`). */
+  astdb: Map<string, string>;
+  variable(name: string): string | undefined;
+  /** Sets a LOCAL variable of the current Gosub frame. */
+  setLocal(name: string, value: string): void;
+  log(line: string): void;
+  warn(line: string): void;
+}
+
+interface DialplanFunction {
+  read?(host: FunctionHost, args: string): string;
+  write?(host: FunctionHost, args: string, value: string): void;
+}
+
+/** `IF(cond?true[:false])`: splits at the first `?`, then the first `:`. */
+function ifFunction(args: string): string {
+  const q = args.indexOf('?');
+  if (q === -1) return '';
+  const [whenTrue, whenFalse = ''] = splitOnce(args.slice(q + 1), ':');
+  return isTrue(args.slice(0, q).trim()) ? whenTrue : whenFalse;
+}
+
+function splitOnce(text: string, sep: string): [string, string?] {
+  const at = text.indexOf(sep);
+  return at === -1 ? [text] : [text.slice(0, at), text.slice(at + sep.length)];
+}
+
+/** `CUT(varname,delimiter,fields)`: fields `2`, `2-3`, `2-`, `-2`. */
+function cut(host: FunctionHost, args: string): string {
+  const [name = '', delimiter = '-', spec = '1'] = separateArgs(args);
+  const parts = (host.variable(name) ?? '').split(delimiter.charAt(0) || '-');
+  const range = /^(\d*)(-?)(\d*)$/.exec(spec);
+  if (!range) return '';
+  const from = range[1] ? Number(range[1]) : 1;
+  const to = range[2] ? (range[3] ? Number(range[3]) : parts.length) : from;
+  return parts.slice(from - 1, to).join(delimiter.charAt(0) || '-');
+}
+
+const CHANNEL_ITEMS = (host: FunctionHost, item: string): string => {
+  const ch = host.channel;
+  switch (item) {
+    case 'channeltype':
+      return ch.type;
+    case 'name':
+      return ch.name;
+    case 'uniqueid':
+      return ch.uniqueid;
+    case 'state':
+      return ch.hungUp ? 'Down' : 'Ring';
+    case 'endpoint':
+    case 'pjsip,remote_addr':
+      if (ch.type === 'PJSIP') return item === 'endpoint' ? ch.endpoint : ch.remoteAddr;
+      break;
+  }
+  host.warn(`WARNING func_channel.c: Unknown or unavailable item requested: '${item}'`);
+  return '';
+};
+
+const FUNCTIONS: Record<string, DialplanFunction> = {
+  IF: { read: (_h, args) => ifFunction(args) },
+  LEN: { read: (_h, args) => String(args.length) },
+  ISNULL: { read: (_h, args) => (args === '' ? '1' : '0') },
+  CUT: { read: cut },
+  STRREPLACE: {
+    read(host, args) {
+      const [name = '', find = '', replace = ''] = separateArgs(args);
+      return (host.variable(name) ?? '').split(find).join(replace);
+    },
+  },
+  DB: {
+    read: (host, key) => host.astdb.get(key) ?? '',
+    write: (host, key, value) => void host.astdb.set(key, value),
+  },
+  DB_EXISTS: {
+    read(host, key) {
+      const value = host.astdb.get(key);
+      host.channel.set('DB_RESULT', value ?? '');
+      return value === undefined ? '0' : '1';
+    },
+  },
+  // Counts channels in a group across the system; the double places one call at a time.
+  GROUP_COUNT: { read: () => '0' },
+  CALLERID: {
+    read(host, item) {
+      const id = host.channel.callerId;
+      if (item === 'num' || item === 'number') return id.num;
+      if (item === 'name') return id.name;
+      if (item === 'all') return `"${id.name}" <${id.num}>`;
+      throw new Error(`CALLERID(${item}) is not supported by the dialplan double`);
+    },
+    write(host, item, value) {
+      if (item === 'num' || item === 'number') host.channel.callerId.num = value;
+      else if (item === 'name') host.channel.callerId.name = value;
+      else throw new Error(`Set(CALLERID(${item})) is not supported by the dialplan double`);
+    },
+  },
+  CHANNEL: {
+    read: CHANNEL_ITEMS,
+    write(host, item, value) {
+      if (item === 'hangup_handler_push') host.channel.hangupHandlers.push(value);
+      else throw new Error(`Set(CHANNEL(${item})) is not supported by the dialplan double`);
+    },
+  },
+  // Stored as app_func_hash does, in a variable named ~HASH~name~key~.
+  HASH: {
+    read(host, args) {
+      const [name = '', key = ''] = separateArgs(args);
+      return host.variable(`~HASH~${name.replace(/^_{1,2}/, '')}~${key}~`) ?? '';
+    },
+    write(host, args, value) {
+      const [name = '', key = ''] = separateArgs(args);
+      host.channel.set(`~HASH~${name.replace(/^_{1,2}/, '')}~${key}~`, value);
+    },
+  },
+  CONNECTEDLINE: {
+    read: (host, args) => host.variable(`CONNECTEDLINE(${args})`) ?? '',
+    write: (host, args, value) => host.channel.set(`CONNECTEDLINE(${args})`, value),
+  },
+  // Stored only: no timer runs in this double (a deadline test needs one that fires).
+  TIMEOUT: {
+    read: (host, kind) => host.variable(`TIMEOUT(${kind})`) ?? '0',
+    write(host, kind, value) {
+      host.channel.set(`TIMEOUT(${kind})`, value);
+      if (kind !== 'absolute') return;
+      const at = new Date(Date.now() + Number(value) * 1000).toISOString().replace('T', ' ').replace('Z', ' UTC');
+      host.log(Number(value) > 0 ? `VERBOSE func_timeout.c: Channel will hangup at ${at}.` : 'VERBOSE func_timeout.c: Channel hangup cancelled.');
+    },
+  },
+  LOCAL: {
+    read: (host, name) => host.variable(name) ?? '',
+    write: (host, name, value) => host.setLocal(name, value),
+  },
+  GLOBAL: {
+    read: (host, name) => host.globals.get(name) ?? '',
+    write: (host, name, value) => void host.globals.set(name, value),
+  },
+};
+
+function lookup(name: string): DialplanFunction {
+  const fn = FUNCTIONS[name.toUpperCase()];
+  if (!fn) throw new Error(`dialplan function ${name}() is not implemented by the dialplan double`);
+  return fn;
+}
+
+export function readFunction(host: FunctionHost, name: string, args: string): string {
+  const fn = lookup(name);
+  if (!fn.read) throw new Error(`${name}() cannot be read`);
+  return fn.read(host, args);
+}
+
+export function writeFunction(host: FunctionHost, name: string, args: string, value: string): void {
+  const fn = lookup(name);
+  if (!fn.write) throw new Error(`${name}() cannot be written`);
+  fn.write(host, args, value);
+}
