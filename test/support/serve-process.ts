@@ -67,7 +67,8 @@ export async function startServe(dbPath: string, env: Record<string, string> = {
     adminToken: tokenLine ? (tokenLine.split(': ').pop() ?? null) : null,
     output,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      // Already gone (it exited, or a test killed it): its 'exit' event will not come again.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;

@@ -40,6 +40,8 @@ interface SettlementRow {
   dial_status: string;
   outcome: SettlementRecord['outcome'];
   cost_micros: number;
+  reported: string | null;
+  clamped: boolean;
 }
 
 const S = {
@@ -57,7 +59,7 @@ const S = {
   ),
   settlements: statement(
     'dg_settlements',
-    `SELECT at, answered_seconds, dial_status, outcome, cost_micros FROM settlements WHERE call_id = $1 ORDER BY id`,
+    `SELECT at, answered_seconds, dial_status, outcome, cost_micros, reported, clamped FROM settlements WHERE call_id = $1 ORDER BY id`,
   ),
 };
 
@@ -182,6 +184,8 @@ export const audit = {
       dialStatus: row.dial_status,
       outcome: row.outcome,
       costMicros: row.cost_micros,
+      reported: row.reported,
+      clamped: row.clamped,
     }));
   },
 };

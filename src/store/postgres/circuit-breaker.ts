@@ -1,4 +1,7 @@
+import { MAX_AMOUNT } from '../../bounds.js';
 import type { CircuitBreakerState } from '../../domain/usage.js';
+import { toMicros } from '../../rates/rate-table.js';
+import { storedInteger } from '../stored-values.js';
 import { WINDOW_MS } from '../../domain/windows.js';
 import type { CircuitBreakerRecord } from '../roles/circuit-breaker.js';
 import { run, statement, type Db } from './connection.js';
@@ -97,6 +100,6 @@ export const breaker = {
   },
 
   async setLimit(db: Db, limitMicros: number | null): Promise<void> {
-    await run(db, S.setLimit, [limitMicros]);
+    await run(db, S.setLimit, [limitMicros === null ? null : storedInteger(limitMicros, toMicros(MAX_AMOUNT), 'the circuit breaker limit (micro-units)')]);
   },
 };

@@ -117,7 +117,10 @@ const MIGRATIONS: readonly string[] = [
     answered_seconds bigint NOT NULL,
     dial_status text NOT NULL,
     outcome text NOT NULL,
-    cost_micros bigint NOT NULL
+    cost_micros bigint NOT NULL,
+    -- ANSWEREDTIME as reported, and whether answered_seconds was clamped to the granted limit plus the tolerance.
+    reported text,
+    clamped boolean NOT NULL DEFAULT false
   );
   CREATE INDEX settlements_call ON settlements (call_id, id);
 

@@ -3,6 +3,7 @@ import type { HighRiskList } from '../../numbers/high-risk.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import type { ExtensionLock, LockRecord } from '../roles/locks.js';
 import type { ExtensionRecord, HistoryPage, PolicyChange, PolicySettingKey, SiteSettings, StoredPolicySet } from '../roles/policies.js';
+import { policyJson } from '../stored-values.js';
 import { run, statement, type Db } from './connection.js';
 
 interface ExtensionRow {
@@ -103,7 +104,7 @@ export const policies = {
     return row === undefined ? undefined : row.value;
   },
   async putSetting(db: Db, key: PolicySettingKey, value: unknown): Promise<void> {
-    await run(db, S.putSetting, [key, JSON.stringify(value)]);
+    await run(db, S.putSetting, [key, policyJson(value, `the ${key} setting`)]);
   },
 
   async getExtension(db: Db, ext: string): Promise<ExtensionRecord | null> {
@@ -114,7 +115,7 @@ export const policies = {
     return (await run<ExtensionRow>(db, S.extensions, [])).map(toExtension);
   },
   async putExtension(db: Db, ext: string, overrides: PolicyOverrides, version: number): Promise<void> {
-    await run(db, S.putExtension, [ext, JSON.stringify(overrides), version, Date.now()]);
+    await run(db, S.putExtension, [ext, policyJson(overrides, `the policy of extension ${ext}`), version, Date.now()]);
   },
   async deleteExtension(db: Db, ext: string): Promise<void> {
     await run(db, S.deleteExtension, [ext]);

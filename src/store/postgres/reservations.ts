@@ -1,6 +1,8 @@
 import type { UsageSnapshot } from '../../domain/usage.js';
 import type { PricedRate } from '../../domain/rate.js';
-import { costMicros } from '../../rates/rate-table.js';
+import { MAX_CALL_SECONDS, MAX_RATE_PER_MINUTE } from '../../bounds.js';
+import { costMicros, toMicros } from '../../rates/rate-table.js';
+import { settledSeconds, storedInteger } from '../stored-values.js';
 import type { Periods } from '../periods.js';
 import type { SettlementOutcome, SettlementRequest, SettlementResult } from '../roles/decisions.js';
 import type { ReservationRecord } from '../roles/usage.js';
@@ -74,7 +76,7 @@ const S = {
   ),
   logSettlement: statement(
     'dg_log_settlement',
-    `INSERT INTO settlements (call_id, at, answered_seconds, dial_status, outcome, cost_micros) VALUES ($1, $2, $3, $4, $5, $6)`,
+    `INSERT INTO settlements (call_id, at, answered_seconds, dial_status, outcome, cost_micros, reported, clamped) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
   ),
   active: statement('dg_active', `SELECT * FROM reservations WHERE status = 'active' AND expires_at > $1 ORDER BY created_at, call_id`),
   activeOf: statement('dg_active_of', `SELECT * FROM reservations WHERE ext = $2 AND status = 'active' AND expires_at > $1 ORDER BY created_at, call_id`),
@@ -117,13 +119,13 @@ export const reservations = {
       r.callId,
       r.ext,
       r.e164,
-      r.rate.perMinuteMicros,
+      storedInteger(r.rate.perMinuteMicros, toMicros(MAX_RATE_PER_MINUTE), 'the rate of a reservation (micro-units a minute)'),
       r.rate.increment,
       r.rate.minimum,
       r.periods.day,
       r.periods.month,
-      r.grant.seconds,
-      r.grant.costMicros,
+      storedInteger(r.grant.seconds, MAX_CALL_SECONDS, 'the seconds of a reservation'),
+      storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)'),
       r.createdAt,
       r.expiresAt,
     ]);
@@ -135,11 +137,15 @@ export const reservations = {
     return row?.ext ?? null;
   },
 
-  /** Replaces the reservation's cost and seconds with the real ones; a second settlement changes nothing. */
+  /**
+   * Replaces the reservation's cost and seconds with the real ones; a second settlement changes
+   * nothing. Seconds past the granted limit plus the tolerance are clamped to it.
+   */
   async settle(db: Db, req: SettlementRequest): Promise<SettlementResult> {
     const [row] = await run<ReservationRow>(db, S.get, [req.callId]);
     const at = req.at.getTime();
-    const answered = Math.max(0, Math.floor(req.answeredSeconds));
+    const limitSeconds = row?.reserved_seconds ?? MAX_CALL_SECONDS;
+    const { answered, clamped } = settledSeconds(req.answeredSeconds, limitSeconds);
     let outcome: SettlementOutcome;
     let cost = 0;
     if (!row) {
@@ -166,8 +172,8 @@ export const reservations = {
         row.status === 'active',
       ]);
     }
-    await run(db, S.logSettlement, [req.callId, at, answered, req.dialStatus, outcome, cost]);
-    return { outcome, callId: req.callId, ext: row?.ext ?? null, costMicros: cost, reservedMicros: row?.reserved_micros ?? 0 };
+    await run(db, S.logSettlement, [req.callId, at, answered, req.dialStatus, outcome, cost, req.reported ?? String(req.answeredSeconds), clamped]);
+    return { outcome, callId: req.callId, ext: row?.ext ?? null, costMicros: cost, reservedMicros: row?.reserved_micros ?? 0, answeredSeconds: answered, limitSeconds, clamped };
   },
 
   async get(db: Db, callId: string): Promise<ReservationRecord | null> {
