@@ -85,8 +85,11 @@ export interface RunResult {
   generatorCpuSeconds: number;
 }
 
+/** Session `i` goes to guard `i` modulo their number: several guards share one load. */
+const portFor = (ports: number | readonly number[], i: number): number => (typeof ports === 'number' ? ports : (ports[i % ports.length] as number));
+
 /** Closed loop: `concurrency` sessions in flight at all times, `total` in all. */
-export async function runMaxRate(port: number, total: number, concurrency: number, env: (i: number) => readonly string[]): Promise<RunResult> {
+export async function runMaxRate(port: number | readonly number[], total: number, concurrency: number, env: (i: number) => readonly string[]): Promise<RunResult> {
   const latencies: number[] = [];
   let next = 0;
   const cpu0 = process.cpuUsage();
@@ -94,7 +97,7 @@ export async function runMaxRate(port: number, total: number, concurrency: numbe
   const worker = async (): Promise<void> => {
     while (next < total) {
       const i = next++;
-      latencies.push(await playSession(port, env(i)));
+      latencies.push(await playSession(portFor(port, i), env(i)));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -102,7 +105,7 @@ export async function runMaxRate(port: number, total: number, concurrency: numbe
 }
 
 /** Open loop: a session every 1/rate seconds, whatever the answers do. */
-export async function runFixedRate(port: number, rate: number, seconds: number, env: (i: number) => readonly string[]): Promise<RunResult> {
+export async function runFixedRate(port: number | readonly number[], rate: number, seconds: number, env: (i: number) => readonly string[]): Promise<RunResult> {
   const total = Math.round(rate * seconds);
   const latencies: number[] = [];
   const pending: Promise<void>[] = [];
@@ -112,7 +115,7 @@ export async function runFixedRate(port: number, rate: number, seconds: number, 
     const due = t0 + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(playSession(port, env(i)).then((ms) => void latencies.push(ms)));
+    pending.push(playSession(portFor(port, i), env(i)).then((ms) => void latencies.push(ms)));
   }
   await Promise.all(pending);
   return finish(latencies, t0, cpu0);

@@ -6,6 +6,11 @@
  * Then a burst of connections opened at once against guards with the shipped session cap and
  * listen backlog (connection-flood.ts).
  *
+ * `npm run bench -- --store postgres` also runs the same load against a guard on PostgreSQL and
+ * against two guards sharing it (sessions alternate between them), beside the SQLite guard and
+ * against the same null responder: a throwaway cluster of this machine, or BENCH_POSTGRES_URL's
+ * server.
+ *
  * Options (env): BENCH_MAX_SESSIONS (20000), BENCH_CONCURRENCY (16), BENCH_RATE (200),
  * BENCH_RATE_SECONDS (15), BENCH_RSS_DECISIONS (100000), BENCH_FLOOD_CONNECTIONS (2000),
  * BENCH_FLOOD_CAPS (session caps to flood, "1024,256"); BENCH_CPU_PROF=DIR writes a CPU profile
@@ -18,10 +23,11 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import { validateDocument } from '../../src/policy/document.js';
-import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openStore } from '../../src/store/open-store.js';
 import { authorizeEnv } from '../../test/support/asterisk-agi.js';
 import { percentile, runFixedRate, runMaxRate, type RunResult } from './asterisk-load.js';
 import { floodRows, runConnectionFlood } from './connection-flood.js';
+import { benchDatabase } from './postgres-database.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -32,6 +38,9 @@ const RATE_SECONDS = num('BENCH_RATE_SECONDS', 15);
 const RSS_DECISIONS = num('BENCH_RSS_DECISIONS', 100_000);
 const FLOOD_CONNECTIONS = num('BENCH_FLOOD_CONNECTIONS', 2000);
 const FLOOD_CAPS = (process.env.BENCH_FLOOD_CAPS ?? '1024,256').split(',').map(Number);
+const storeFlag = process.argv.indexOf('--store');
+const STORE = storeFlag >= 0 ? process.argv[storeFlag + 1] : 'sqlite';
+if (STORE !== 'sqlite' && STORE !== 'postgres') throw new Error(`--store ${STORE}: sqlite or postgres`);
 const EXTENSIONS = 2000;
 
 // ---- a realistic site: a policy per department, a full rate table, a workload of many numbers
@@ -57,7 +66,7 @@ function sitePolicy(): unknown {
       schedule: { timezone: 'America/New_York', appliesTo: 'none', windows: [] },
       geofence: { allowCidrs: ['10.0.0.0/8', '192.168.0.0/16', '198.51.100.0/24'], allowCountries: ['US', 'CA'], unknownSource: 'deny' },
       // Budgets that a busy office does not reach, so that reservations pile up as the RSS target asks.
-      budget: { dailySpend: 1e9, monthlySpend: 1e9, dailyMinutes: null, maxConcurrent: null, maxCallSeconds: 3600 },
+      budget: { dailySpend: 1e8, monthlySpend: 1e8, dailyMinutes: null, maxConcurrent: null, maxCallSeconds: 3600 },
       // Velocity on and counting every call, with busy-office limits that this run's ~70 calls per
       // extension stay under (a count reads at most `limit` rows, so the limits bound its cost).
       velocity: {
@@ -161,11 +170,13 @@ interface Measured extends RunResult {
   serverCpuSeconds: number;
 }
 
-async function measure(server: Server, run: () => Promise<RunResult>): Promise<Measured> {
-  const pid = server.child.pid as number;
-  const cpu0 = procCpuSeconds(pid);
+/** The run, and the CPU its servers (one guard, or several sharing the load) used meanwhile. */
+async function measure(servers: Server | Server[], run: () => Promise<RunResult>): Promise<Measured> {
+  const pids = [servers].flat().map((s) => s.child.pid as number);
+  const cpu = (): number => pids.reduce((sum, pid) => sum + procCpuSeconds(pid), 0);
+  const cpu0 = cpu();
   const result = await run();
-  return { ...result, serverCpuSeconds: procCpuSeconds(pid) - cpu0 };
+  return { ...result, serverCpuSeconds: cpu() - cpu0 };
 }
 
 function row(label: string, r: Measured): Record<string, string | number> {
@@ -185,11 +196,17 @@ function row(label: string, r: Measured): Record<string, string | number> {
 // ---- the run
 const dir = mkdtempSync(join(tmpdir(), 'dialguard-bench-'));
 const dbPath = join(dir, 'bench.db');
-const store = createSqliteStore({ path: dbPath });
-await store.importDocument(validateDocument(sitePolicy()), 'bench', () => undefined);
-// The site circuit breaker would open on the bench's international spend within seconds.
-await store.setCircuitBreakerLimit(null, 'bench', new Date());
-await store.close();
+async function seed(database: string): Promise<void> {
+  const store = await openStore({ database, lockWaitMs: 5000, reservationGraceSeconds: 300 });
+  try {
+    await store.importDocument(validateDocument(sitePolicy()), 'bench', () => undefined);
+    // The site circuit breaker would open on the bench's international spend within seconds.
+    await store.setCircuitBreakerLimit(null, 'bench', new Date());
+  } finally {
+    await store.close();
+  }
+}
+await seed(dbPath);
 const env = workload();
 
 const GUARD_READY = /FastAGI listening on [^\n]*:(\d+)\n/;
@@ -214,10 +231,45 @@ const maxGuard = await measure(guard, () => runMaxRate(guard.port, MAX_SESSIONS,
 const rateNull = await measure(nullServer, () => runFixedRate(nullServer.port, RATE, RATE_SECONDS, env));
 const rateGuard = await measure(guard, () => runFixedRate(guard.port, RATE, RATE_SECONDS, env));
 rows.push(row('null, max rate', maxNull), row('guard, max rate', maxGuard), row(`null, ${RATE}/s`, rateNull), row(`guard, ${RATE}/s`, rateGuard));
+
+/** Guard rows against the null rows of this run: decisions/s at maximum rate, p99 at the fixed rate. */
+const ratios = (max: Measured, rate: Measured) => ({
+  maxRateRatio: +(Math.round(max.sessions / max.seconds) / (rows[0]!['decisions/s'] as number)).toFixed(3),
+  p99RatioAt200: +((row('', rate)['p99 ms'] as number) / (rows[2]!['p99 ms'] as number)).toFixed(3),
+});
+const postgres = STORE === 'postgres' ? await benchPostgres() : null;
 console.table(rows);
 
 const ratio = rows[1]!['decisions/s'] as number / (rows[0]!['decisions/s'] as number);
 const p99Ratio = (rows[3]!['p99 ms'] as number) / (rows[2]!['p99 ms'] as number);
+
+/** One guard on PostgreSQL, then two sharing it, under the same load as the SQLite guard. */
+async function benchPostgres() {
+  const database = await benchDatabase();
+  try {
+    await seed(database.url);
+    const pgEnv = { ...guardEnv, DIALGUARD_DB: database.url, DIALGUARD_AGI_MAX_CONNECTIONS: '4096' };
+    const first = await start('guard (postgres)', ['src/cli/bin.ts', 'serve'], GUARD_READY, pgEnv);
+    await runMaxRate(first.port, 2000, CONCURRENCY, env);
+    const maxOne = await measure(first, () => runMaxRate(first.port, MAX_SESSIONS, CONCURRENCY, env));
+    const rateOne = await measure(first, () => runFixedRate(first.port, RATE, RATE_SECONDS, env));
+    const second = await start('guard 2 (postgres)', ['src/cli/bin.ts', 'serve'], GUARD_READY, pgEnv);
+    const both = [first.port, second.port];
+    await runMaxRate(both, 2000, CONCURRENCY, env);
+    const maxTwo = await measure([first, second], () => runMaxRate(both, MAX_SESSIONS, CONCURRENCY, env));
+    const rateTwo = await measure([first, second], () => runFixedRate(both, RATE, RATE_SECONDS, env));
+    await Promise.all([stop(first), stop(second)]);
+    rows.push(
+      row('postgres guard, max rate', maxOne),
+      row(`postgres guard, ${RATE}/s`, rateOne),
+      row('2 postgres guards, max rate', maxTwo),
+      row(`2 postgres guards, ${RATE}/s`, rateTwo),
+    );
+    return { oneGuard: ratios(maxOne, rateOne), twoGuards: ratios(maxTwo, rateTwo) };
+  } finally {
+    await database.close();
+  }
+}
 
 // RSS over RSS_DECISIONS more decisions, none settled: every ALLOW leaves an active reservation.
 // The V8 heap grows and shrinks with garbage collection, so RSS is sampled through each block
@@ -262,6 +314,7 @@ const summary = {
   peakGrowthFirstToLastBlockMb: (blockPeaks.at(-1) ?? 0) - (blockPeaks[0] ?? 0),
   activeReservations,
   decisionsPerSecondPer10k: blocks,
+  ...(postgres ? { postgres } : {}),
 };
 process.stdout.write(
   [
@@ -270,6 +323,12 @@ process.stdout.write(
     `guard/null p99 at ${RATE}/s: ${summary.p99RatioAt200} (target <= 2)`,
     `guard RSS ${summary.rssBeforeMb} MB -> ${summary.rssAfterMb} MB over ${RSS_DECISIONS} decisions (${summary.rssGrowthMb} MB); peak per block of ${BLOCK}: ${blockPeaks.join(', ')} MB, first to last ${summary.peakGrowthFirstToLastBlockMb} MB (target < 20); ${summary.activeReservations} reservations active`,
     `decisions/s per block of ${BLOCK} as reservations pile up: ${blocks.join(', ')}`,
+    ...(postgres
+      ? [
+          `postgres guard/null decisions/s at maximum rate: ${postgres.oneGuard.maxRateRatio}; p99 at ${RATE}/s: ${postgres.oneGuard.p99RatioAt200}`,
+          `2 postgres guards/null decisions/s at maximum rate: ${postgres.twoGuards.maxRateRatio}; p99 at ${RATE}/s: ${postgres.twoGuards.p99RatioAt200}`,
+        ]
+      : []),
     '',
   ].join('\n'),
 );

@@ -71,6 +71,8 @@ function freePort(): Promise<number> {
 export interface StartOptions {
   /** Leave the server running when this process exits (`scripts/ci/postgres.ts start` hands it to the shell). */
   keep?: boolean;
+  /** PostgreSQL's own durability settings (the bench: what a site runs); the tests turn fsync off. */
+  durable?: boolean;
 }
 
 export async function startCluster(options: StartOptions = {}): Promise<PostgresCluster> {
@@ -87,16 +89,13 @@ export async function startCluster(options: StartOptions = {}): Promise<Postgres
   const run = serverCommand(bin, dir);
   run('initdb', ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', '-E', 'UTF8', '--no-locale', '--no-sync']);
   const port = await freePort();
-  // A throwaway cluster: durability off (fsync, full-page writes) so that a busy machine runs the tests quickly.
+  // A throwaway cluster for tests: durability off (fsync, full-page writes) so that a busy machine runs them quickly.
   const serverOptions = [
     `-p ${port}`,
     `-k ${dir}`,
     "-c listen_addresses='127.0.0.1'",
     '-c max_connections=300',
-    '-c shared_buffers=32MB',
-    '-c fsync=off',
-    '-c full_page_writes=off',
-    '-c synchronous_commit=off',
+    ...(options.durable ? [] : ['-c shared_buffers=32MB', '-c fsync=off', '-c full_page_writes=off', '-c synchronous_commit=off']),
   ].join(' ');
   const start = (): void => run('pg_ctl', ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', serverOptions, 'start']);
   const stop = (): void => stopServer(run, data);
