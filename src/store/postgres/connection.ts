@@ -99,6 +99,8 @@ export function createPool(options: PoolOptions): pg.Pool {
     // A server that stops answering (frozen, cut off) must not hold a connection forever.
     query_timeout: ADMIN_STATEMENT_TIMEOUT_MS + 5_000,
     application_name: 'dialguard',
+    // Statements sent without waiting for the previous answer travel together (see Defer).
+    pipeline: true,
     types,
   });
   // An idle connection that the server closed (a restart, a failover) is dropped from the pool,
@@ -132,11 +134,19 @@ export interface TransactionOptions {
 }
 
 /**
+ * Registers a statement sent and not awaited: the transaction commits only if every one of
+ * them succeeded. The connection pipelines (pg's `pipeline`): statements sent without waiting
+ * reach the server together, and a decision's writes and its COMMIT cost one round trip.
+ */
+export type Defer = (statement: Promise<unknown>) => void;
+
+/**
  * One interactive transaction on one connection from the pool, released in every case; a
  * connection that broke (timed out, lost) is destroyed rather than returned. `fn` may await
- * statements on the client; whatever it throws rolls the transaction back and is rethrown.
+ * statements on the client, or send them and `defer` them; whatever fails rolls the
+ * transaction back and is rethrown.
  */
-export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient, defer: Defer) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();
@@ -150,12 +160,30 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) 
     lost = err;
   };
   client.on('error', onError);
+  const pending: Promise<unknown>[] = [];
+  const defer: Defer = (statement) => {
+    // Awaited below; until then a failure must not count as unhandled.
+    statement.catch(() => undefined);
+    pending.push(statement);
+  };
   let destroy: Error | null = null;
+  // BEGIN goes out with fn's first statement. If it fails (a lock wait timed out), the server
+  // refuses what follows as "current transaction is aborted": BEGIN's error is the one to report.
+  const begin = options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN';
+  const begun = run(client, options.prelude ? `${begin}; ${options.prelude}` : begin);
+  defer(begun);
   try {
-    const begin = options.readOnly ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN';
-    await run(client, options.prelude ? `${begin}; ${options.prelude}` : begin);
-    const result = await fn(client);
-    await run(client, 'COMMIT');
+    let result: T;
+    try {
+      result = await fn(client, defer);
+    } catch (err) {
+      await begun;
+      throw err;
+    }
+    // COMMIT of a transaction that failed answers ROLLBACK without an error: what was deferred decides.
+    const commit = run(client, 'COMMIT');
+    defer(commit);
+    await Promise.all(pending);
     return result;
   } catch (err) {
     if (lost || !sessionUsable(err)) {

@@ -9,7 +9,7 @@ import type { LockRecord } from '../roles/locks.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { audit } from './audit.js';
 import { breaker } from './circuit-breaker.js';
-import { run, statement, transaction, type Db } from './connection.js';
+import { run, statement, transaction, type Db, type Defer } from './connection.js';
 import { applyFraudEffects, takeBreaker, type DecisionLocks } from './fraud-effects.js';
 import { policies } from './policies.js';
 import { reservations } from './reservations.js';
@@ -107,37 +107,43 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
   const decide = async (db: Db, request: DecisionRequest, decider: Decider, held: DecisionLocks | null) => {
     const at = request.at.getTime();
     const plan = decider.plan(await snapshot(db, request.extension, held ? at : null));
-    const usage = await reservations.usage(db, request.extension, periodsAt(request.at, plan.timezone), at);
-    if (plan.fraud) {
-      usage.velocity = await velocity.counts(db, request.extension, at, plan.fraud);
-      if (plan.fraud.breaker) {
-        usage.breaker = await breaker.state(db, at, held !== null);
-        if (held) held.breaker = true;
-      }
+    // The reads the plan asked for go out together and come back in one round trip.
+    const [usage, counts, breakerState] = await Promise.all([
+      reservations.usage(db, request.extension, periodsAt(request.at, plan.timezone), at),
+      plan.fraud ? velocity.counts(db, request.extension, at, plan.fraud) : null,
+      plan.fraud?.breaker ? breaker.state(db, at, held !== null) : null,
+    ]);
+    if (counts) usage.velocity = counts;
+    if (breakerState) {
+      usage.breaker = breakerState;
+      if (held) held.breaker = true;
     }
     return { verdict: plan.decide(usage), timezone: plan.timezone };
   };
 
-  const authorizeOne = async (db: Db, held: DecisionLocks, request: DecisionRequest, decider: Decider): Promise<AuditedDecision> => {
+  /** Steps 1 to 5; the writes are sent and deferred, to travel with what the transaction sends next. */
+  const authorizeOne = async (db: Db, defer: Defer, held: DecisionLocks, request: DecisionRequest, decider: Decider): Promise<AuditedDecision> => {
     // The request's time is the clock: in service it is the moment the call arrived.
     const at = request.at.getTime();
     const { verdict, timezone } = await decide(db, request, decider, held);
     const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
     if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
-      await reservations.reserve(db, {
-        callId: audited.callId,
-        ext: request.extension,
-        e164: audited.e164,
-        rate: audited.grant.rate,
-        grant: audited.grant,
-        periods: periodsAt(request.at, timezone),
-        createdAt: at,
-        expiresAt: at + audited.grant.seconds * 1000 + graceMs,
-      });
+      defer(
+        reservations.reserve(db, {
+          callId: audited.callId,
+          ext: request.extension,
+          e164: audited.e164,
+          rate: audited.grant.rate,
+          grant: audited.grant,
+          periods: periodsAt(request.at, timezone),
+          createdAt: at,
+          expiresAt: at + audited.grant.seconds * 1000 + graceMs,
+        }),
+      );
     }
-    await audit.insert(db, request, audited, verdict.latencyUs);
+    defer(audit.insert(db, request, audited, verdict.latencyUs));
     const effects = composeFraudEffects(request, audited, audited.callId);
-    if (effects) await applyFraudEffects(db, held, request.extension, at, effects, nextId);
+    if (effects) await applyFraudEffects(db, defer, held, request.extension, at, effects, nextId);
     return audited;
   };
 
@@ -148,14 +154,20 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
   };
 
   /** An item that fails alone: rolled back to its savepoint, the batch goes on. */
-  const inSavepoint = async (client: pg.PoolClient, work: () => Promise<AuditedDecision>): Promise<AuthorizeOutcome> => {
-    await run(client, 'SAVEPOINT item');
+  const inSavepoint = async (client: pg.PoolClient, work: (defer: Defer) => Promise<AuditedDecision>): Promise<AuthorizeOutcome> => {
+    const sent: Promise<unknown>[] = [];
+    const defer: Defer = (p) => {
+      p.catch(() => undefined);
+      sent.push(p);
+    };
+    defer(run(client, 'SAVEPOINT item'));
     try {
-      const decision = await work();
-      await run(client, 'RELEASE SAVEPOINT item');
+      const decision = await work(defer);
+      await Promise.all([...sent, run(client, 'RELEASE SAVEPOINT item')]);
       return { ok: true, decision };
     } catch (error) {
       // If even this fails the connection is gone: the whole batch fails.
+      await Promise.allSettled(sent);
       await run(client, 'ROLLBACK TO SAVEPOINT item');
       return { ok: false, error };
     }
@@ -170,7 +182,7 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
       if (items.length === 1 && only) {
         // One call (the common case below full load): no savepoint; an item that fails rolls back the transaction.
         try {
-          const decision = await transaction(pool, (client) => authorizeOne(client, held, only.request, only.decider), { prelude: locks });
+          const decision = await transaction(pool, (client, defer) => authorizeOne(client, defer, held, only.request, only.decider), { prelude: locks });
           return [{ ok: true, decision }];
         } catch (error) {
           if (error instanceof StoreError) throw error;
@@ -181,7 +193,7 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
         pool,
         async (client) => {
           const outcomes: AuthorizeOutcome[] = [];
-          for (const { request, decider } of items) outcomes.push(await inSavepoint(client, () => authorizeOne(client, held, request, decider)));
+          for (const { request, decider } of items) outcomes.push(await inSavepoint(client, (defer) => authorizeOne(client, defer, held, request, decider)));
           return outcomes;
         },
         { prelude: locks },

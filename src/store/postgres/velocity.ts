@@ -5,7 +5,7 @@ import { run, statement, type Db } from './connection.js';
 
 /** Rows are dropped a little after they leave the longest window: a guard whose clock is slightly behind another's still finds its whole window. */
 const KEEP_MS = LONGEST_WINDOW_MS + MINUTE_MS;
-/** Every PRUNE_EVERY-th row added, up to PRUNE_BATCH old rows are dropped: twice as fast as they come. */
+/** After every PRUNE_EVERY-th attempt a guard records, up to PRUNE_BATCH old rows are dropped: twice as fast as they come. */
 const PRUNE_EVERY = 16;
 const PRUNE_BATCH = 32;
 
@@ -40,7 +40,7 @@ const S = {
   ),
   placed: statement(
     'dg_velocity_placed',
-    `WITH a AS (INSERT INTO velocity_attempts (ext, at, kind) VALUES ($1, $2, $3) RETURNING id),
+    `WITH a AS (INSERT INTO velocity_attempts (ext, at, kind) VALUES ($1, $2, $3)),
      d AS (
        INSERT INTO velocity_destinations AS v (ext, destination, last_at) VALUES ($1, $4, $2)
        ON CONFLICT (ext, destination) DO UPDATE SET last_at = GREATEST(v.last_at, excluded.last_at)
@@ -49,9 +49,9 @@ const S = {
        INSERT INTO velocity_countries AS v (ext, country, last_at, novel_at) SELECT $1::text, $5::text, $2::bigint, $6::bigint WHERE $5::text IS NOT NULL
        ON CONFLICT (ext, country) DO UPDATE SET last_at = GREATEST(v.last_at, excluded.last_at), novel_at = coalesce(excluded.novel_at, v.novel_at)
      )
-     SELECT id FROM a`,
+     SELECT 1`,
   ),
-  denied: statement('dg_velocity_denied', `INSERT INTO velocity_attempts (ext, at, kind) VALUES ($1, $2, ${KIND_DENIED}) RETURNING id`),
+  denied: statement('dg_velocity_denied', `INSERT INTO velocity_attempts (ext, at, kind) VALUES ($1, $2, ${KIND_DENIED})`),
   // Oldest rows first by id (ids grow with time); rows another guard is pruning are skipped, never waited for.
   pruneAttempts: statement(
     'dg_velocity_prune',
@@ -66,6 +66,8 @@ const S = {
      UPDATE velocity_countries SET novel_at = NULL WHERE ext = $1 AND novel_at IS NOT NULL`,
   ),
 };
+
+let recorded = 0;
 
 /**
  * The velocity counters of the fraud checks, as in the SQLite store: windows slide to the
@@ -104,19 +106,22 @@ export const velocity = {
     };
   },
 
-  async record(db: Db, ext: string, at: number, attempt: AttemptRecord): Promise<void> {
-    let rows: Array<{ id: number }>;
+  /** The statements that record the attempt, sent at once (nothing waits for their answers). */
+  record(db: Db, ext: string, at: number, attempt: AttemptRecord): Array<Promise<unknown>> {
+    const sent: Array<Promise<unknown>> = [];
     if (attempt.placed) {
-      rows = await run(db, S.placed, [ext, at, attempt.international ? KIND_INTERNATIONAL : KIND_DOMESTIC, attempt.destination, attempt.country, attempt.novelCountry ? at : null]);
+      sent.push(run(db, S.placed, [ext, at, attempt.international ? KIND_INTERNATIONAL : KIND_DOMESTIC, attempt.destination, attempt.country, attempt.novelCountry ? at : null]));
     } else if (attempt.policyDenied) {
-      rows = await run(db, S.denied, [ext, at]);
+      sent.push(run(db, S.denied, [ext, at]));
     } else {
-      return;
+      return sent;
     }
-    if ((rows[0]?.id ?? 1) % PRUNE_EVERY === 0) {
-      await run(db, S.pruneAttempts, [at - KEEP_MS]);
-      if (attempt.placed) await run(db, S.pruneDestinations, [ext, at - KEEP_MS]);
+    // Each guard prunes after every PRUNE_EVERY-th attempt it records: together, twice as fast as rows come.
+    if (++recorded % PRUNE_EVERY === 0) {
+      sent.push(run(db, S.pruneAttempts, [at - KEEP_MS]));
+      if (attempt.placed) sent.push(run(db, S.pruneDestinations, [ext, at - KEEP_MS]));
     }
+    return sent;
   },
 
   /** Forgets the extension's counters (not its countries' history): its next call must not trip on the counts that locked it. */
