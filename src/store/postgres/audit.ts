@@ -125,8 +125,9 @@ async function page(db: Db, filter: DecisionFilter, p: DecisionPage): Promise<De
 
 /** The decision audit: one row per decision, written in the transaction that decided it; keyset paging on (at, id), newest first. */
 export const audit = {
-  async insert(db: Db, request: DecisionRequest, decision: AuditedDecision, latencyUs: number): Promise<void> {
-    await run(db, S.insert, [
+  /** Sent at once (see Defer): the row is built, and may fail, before this returns. */
+  insert(db: Db, request: DecisionRequest, decision: AuditedDecision, latencyUs: number): Promise<unknown> {
+    return run(db, S.insert, [
       decision.callId,
       request.at.getTime(),
       request.transport,

@@ -72,13 +72,13 @@ export const breaker = {
     return toRecord(row as BreakerRow);
   },
 
-  async take(db: Db): Promise<void> {
-    await run(db, S.take, []);
+  take(db: Db): Promise<unknown> {
+    return run(db, S.take, []);
   },
 
   /** Drops the spend of calls placed more than an hour before `at` and adds this call's; under the breaker's lock. */
-  async addSpend(db: Db, callId: string, at: number, micros: number): Promise<void> {
-    await run(db, S.addSpend, [at - WINDOW, callId, at, micros]);
+  addSpend(db: Db, callId: string, at: number, micros: number): Promise<unknown> {
+    return run(db, S.addSpend, [at - WINDOW, callId, at, micros]);
   },
 
   /** Whether the call still counts in the breaker's hour (then settling it must take the breaker's lock). */
@@ -91,8 +91,8 @@ export const breaker = {
     await run(db, S.settle, [callId, costMicros]);
   },
 
-  async open(db: Db, at: number, by: { ext: string; callId: string }): Promise<void> {
-    await run(db, S.open, [at, JSON.stringify(by)]);
+  open(db: Db, at: number, by: { ext: string; callId: string }): Promise<unknown> {
+    return run(db, S.open, [at, JSON.stringify(by)]);
   },
 
   async reset(db: Db, at: number, actor: string): Promise<void> {

@@ -134,11 +134,33 @@ export interface TransactionOptions {
 }
 
 /**
- * Registers a statement sent and not awaited: the transaction commits only if every one of
- * them succeeded. The connection pipelines (pg's `pipeline`): statements sent without waiting
- * reach the server together, and a decision's writes and its COMMIT cost one round trip.
- */
-export type Defer = (statement: Promise<unknown>) => void;
+ * Registers a statement sent and not awaited: the transaction (or savepoint) counts as done only
+ * if every one of them succeeded. The connection pipelines (pg's `pipeline`): statements sent
+ * without waiting reach the server together, and a decision's writes and its COMMIT cost one
+ * round trip. One the server refuses aborts the transaction, and the COMMIT that follows rolls
+ * it back; one that failed on this side (a value out of range) stops the COMMIT from being sent.
+ */export type Defer = (statement: Promise<unknown>) => void;
+
+/** Statements deferred in one transaction or savepoint, and the end of it: `end` sends what closes it once none has failed. */
+export function deferred(): { defer: Defer; end: (close: () => Promise<unknown>) => Promise<void> } {
+  const pending: Promise<unknown>[] = [];
+  let failed: { error: unknown } | null = null;
+  return {
+    defer(statement) {
+      statement.catch((error: unknown) => {
+        failed ??= { error };
+      });
+      pending.push(statement);
+    },
+    async end(close) {
+      // What failed on this side has failed by the next turn of the event loop (pg reports a
+      // statement it could not send on the next tick): then the COMMIT or RELEASE is not sent.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (failed) throw failed.error;
+      await Promise.all([...pending, close()]);
+    },
+  };
+}
 
 /**
  * One interactive transaction on one connection from the pool, released in every case; a
@@ -160,12 +182,7 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient, 
     lost = err;
   };
   client.on('error', onError);
-  const pending: Promise<unknown>[] = [];
-  const defer: Defer = (statement) => {
-    // Awaited below; until then a failure must not count as unhandled.
-    statement.catch(() => undefined);
-    pending.push(statement);
-  };
+  const { defer, end } = deferred();
   let destroy: Error | null = null;
   // BEGIN goes out with fn's first statement. If it fails (a lock wait timed out), the server
   // refuses what follows as "current transaction is aborted": BEGIN's error is the one to report.
@@ -181,9 +198,7 @@ export async function transaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient, 
       throw err;
     }
     // COMMIT of a transaction that failed answers ROLLBACK without an error: what was deferred decides.
-    const commit = run(client, 'COMMIT');
-    defer(commit);
-    await Promise.all(pending);
+    await end(() => run(client, 'COMMIT'));
     return result;
   } catch (err) {
     if (lost || !sessionUsable(err)) {

@@ -9,7 +9,7 @@ import type { LockRecord } from '../roles/locks.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { audit } from './audit.js';
 import { breaker } from './circuit-breaker.js';
-import { run, statement, transaction, type Db, type Defer } from './connection.js';
+import { deferred, run, statement, transaction, type Db, type Defer } from './connection.js';
 import { applyFraudEffects, takeBreaker, type DecisionLocks } from './fraud-effects.js';
 import { policies } from './policies.js';
 import { reservations } from './reservations.js';
@@ -155,19 +155,14 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
 
   /** An item that fails alone: rolled back to its savepoint, the batch goes on. */
   const inSavepoint = async (client: pg.PoolClient, work: (defer: Defer) => Promise<AuditedDecision>): Promise<AuthorizeOutcome> => {
-    const sent: Promise<unknown>[] = [];
-    const defer: Defer = (p) => {
-      p.catch(() => undefined);
-      sent.push(p);
-    };
+    const { defer, end } = deferred();
     defer(run(client, 'SAVEPOINT item'));
     try {
       const decision = await work(defer);
-      await Promise.all([...sent, run(client, 'RELEASE SAVEPOINT item')]);
+      await end(() => run(client, 'RELEASE SAVEPOINT item'));
       return { ok: true, decision };
     } catch (error) {
       // If even this fails the connection is gone: the whole batch fails.
-      await Promise.allSettled(sent);
       await run(client, 'ROLLBACK TO SAVEPOINT item');
       return { ok: false, error };
     }

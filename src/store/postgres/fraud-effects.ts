@@ -14,7 +14,7 @@ export interface DecisionLocks {
 }
 
 /** Takes the breaker's row lock unless this transaction holds it: first the breaker, then the policy version. */
-export function takeBreaker(db: Db, held: DecisionLocks): Promise<void> {
+export function takeBreaker(db: Db, held: DecisionLocks): Promise<unknown> {
   if (held.breaker) return Promise.resolve();
   held.breaker = true;
   return breaker.take(db);

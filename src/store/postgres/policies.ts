@@ -127,8 +127,8 @@ export const policies = {
   },
   listLocks: (db: Db): Promise<ExtensionLock[]> => run<ExtensionLock>(db, S.locks, []),
   /** Locks (or replaces the reason of a lock), recorded in the history under `lock:EXT`. */
-  async putLock(db: Db, ext: string, reason: string, actor: string): Promise<void> {
-    await run(db, S.putLock, [ext, Date.now(), actor, reason]);
+  putLock(db: Db, ext: string, reason: string, actor: string): Promise<unknown> {
+    return run(db, S.putLock, [ext, Date.now(), actor, reason]);
   },
   async deleteLock(db: Db, ext: string): Promise<void> {
     await run(db, S.deleteLock, [ext]);

@@ -146,7 +146,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
 
     getLock: (ext) => guarded('reading a lock', () => policies.getLock(pool, ext)),
     listLocks: () => guarded('listing locks', () => policies.listLocks(pool)),
-    lock: (ext, reason, actor) => policyWrite('locking', (client) => policies.putLock(client, ext, reason, actor)),
+    lock: (ext, reason, actor) => policyWrite('locking', async (client) => void (await policies.putLock(client, ext, reason, actor))),
     unlock: (ext, actor) =>
       guarded('unlocking', () =>
         transaction(pool, async (client) => {

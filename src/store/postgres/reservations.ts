@@ -114,8 +114,9 @@ export const reservations = {
     };
   },
 
-  async reserve(db: Db, r: NewReservation): Promise<void> {
-    await run(db, S.reserve, [
+  /** Sent at once (see Defer): the values are checked, and may fail, before this returns. */
+  reserve(db: Db, r: NewReservation): Promise<unknown> {
+    return run(db, S.reserve, [
       r.callId,
       r.ext,
       r.e164,
