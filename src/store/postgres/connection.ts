@@ -65,12 +65,9 @@ export function redactUrl(url: string): string {
 
 export interface PoolOptions {
   url: string;
-  /**
-   * How long a decision may wait for a connection, a lock or a statement: below the answer
-   * deadline, so that a database that is down, slow or locked becomes a guard_error answer in time.
-   */
-  lockWaitMs: number;
-  /** Connections per guard (default 10). */
+  /** How long a transaction waits for a connection, the pool's or a new one. */
+  connectTimeoutMs: number;
+  /** Connections at most (default 10). */
   size?: number;
   logger?: Logger;
 }
@@ -89,8 +86,9 @@ export function createPool(options: PoolOptions): pg.Pool {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.size ?? 10,
-    connectionTimeoutMillis: options.lockWaitMs,
-    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: options.connectTimeoutMs,
+    // Connections are kept: opening one (TCP, SCRAM) on a busy machine can take longer than a decision may wait.
+    idleTimeoutMillis: 0,
     // Detects a server that went away while a connection sat idle.
     keepAlive: true,
     statement_timeout: ADMIN_STATEMENT_TIMEOUT_MS,

@@ -25,7 +25,7 @@ export interface PostgresStoreOptions {
   lockWaitMs?: number;
   /** Added to a reservation's limit before it expires: ringing time comes before L() starts counting. */
   reservationGraceSeconds?: number;
-  /** Connections this guard opens at most (default 10). */
+  /** Connections this guard keeps for calls (default 10), beside 3 for the admin API. */
   poolSize?: number;
   logger?: Logger;
 }
@@ -34,6 +34,8 @@ export const DEFAULT_LOCK_WAIT_MS = 200;
 const DEFAULT_RESERVATION_GRACE_SECONDS = 300;
 /** Starting is not on a call's path: the first connection (and a migration another guard is running) may take a while. */
 const START_TIMEOUT_MS = 10_000;
+const DEFAULT_POOL_SIZE = 10;
+const ADMIN_POOL_SIZE = 3;
 
 const SETTING_KEYS = ['defaults', 'rates', 'highRisk', 'blockedPrefixes', 'site'] as const satisfies readonly PolicySettingKey[];
 
@@ -55,10 +57,18 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await starter.end().catch(() => undefined);
   }
 
-  const pool = createPool({ url: options.url, lockWaitMs, ...(options.poolSize ? { size: options.poolSize } : {}), ...(options.logger ? { logger: options.logger } : {}) });
+  const logger = options.logger ? { logger: options.logger } : {};
+  // Two pools: a call's transactions wait for a connection no longer than a decision may; the
+  // admin API's (an import, an export page) may wait as long as starting does.
+  const size = options.poolSize ?? DEFAULT_POOL_SIZE;
+  const decisionPool = createPool({ url: options.url, connectTimeoutMs: lockWaitMs, size, ...logger });
+  const pool = createPool({ url: options.url, connectTimeoutMs: START_TIMEOUT_MS, size: ADMIN_POOL_SIZE, ...logger });
+  // Opened now rather than by the first calls; one that cannot be opened yet is opened on use.
+  const warm = await Promise.allSettled(Array.from({ length: size }, () => decisionPool.connect()));
+  for (const w of warm) if (w.status === 'fulfilled') w.value.release();
   const nextId = createIdFactory();
   const decisions = createDecisionPath({
-    pool,
+    pool: decisionPool,
     lockWaitMs,
     graceMs: (options.reservationGraceSeconds ?? DEFAULT_RESERVATION_GRACE_SECONDS) * 1000,
     nextId,
@@ -223,11 +233,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         }),
       ),
 
-    // A transaction id is assigned only where writes are possible: a read-only standby or session refuses it.
-    checkWritable: () => guarded('checking the database', async () => void (await run(pool, 'SELECT txid_current()'))),
+    // On the decisions' pool, as a call would find it. A transaction id is assigned only where
+    // writes are possible: a read-only standby or session refuses it.
+    checkWritable: () => guarded('checking the database', async () => void (await run(decisionPool, 'SELECT txid_current()'))),
 
     async close() {
-      await pool.end().catch((err: unknown) => {
+      await Promise.all([decisionPool.end(), pool.end()]).catch((err: unknown) => {
         throw pgError(err);
       });
     },

@@ -11,7 +11,7 @@ describe.runIf(await needPostgres())('PostgreSQL transactions', () => {
   const rows = async (): Promise<number[]> => (await pool.query<{ n: number }>('SELECT n FROM t ORDER BY n')).rows.map((r) => r.n);
 
   beforeAll(async () => {
-    pool = createPool({ url: database.url, lockWaitMs: 2000, size: 2 });
+    pool = createPool({ url: database.url, connectTimeoutMs: 5000, size: 2 });
     await pool.query('CREATE TABLE t (n integer PRIMARY KEY)');
   });
   afterAll(() => pool?.end());

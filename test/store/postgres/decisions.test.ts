@@ -21,7 +21,8 @@ describe.runIf(await needPostgres())('the PostgreSQL decision path', () => {
 
   const open = async (doc?: PolicyDocument, reservationGraceSeconds = 300): Promise<void> => {
     url = await createDatabase(server.serverUrl);
-    store = await createPostgresStore({ url, reservationGraceSeconds });
+    // Generous waits: these tests are about what is written, not about a busy machine's timeouts.
+    store = await createPostgresStore({ url, reservationGraceSeconds, lockWaitMs: 5000 });
     if (doc) await store.importDocument(validateDocument(doc), 'test', () => undefined);
     guard = createGuard({ store, homeCountry: 'US', timezone: 'America/New_York', geoip: openGeoIp() });
     sql = new pg.Client({ connectionString: url });

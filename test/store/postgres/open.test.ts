@@ -19,7 +19,7 @@ describe.runIf(await needPostgres())('opening the PostgreSQL store', () => {
   it('several guards starting at once on an empty database: one migrates, every one opens', async () => {
     const url = await createDatabase(server.serverUrl);
     try {
-      const stores = await Promise.all(Array.from({ length: 4 }, () => createPostgresStore({ url })));
+      const stores = await Promise.all(Array.from({ length: 4 }, () => createPostgresStore({ url, lockWaitMs: 5000 })));
       await Promise.all(stores.map((s) => s.checkWritable()));
       await Promise.all(stores.map((s) => s.close()));
       const client = new pg.Client({ connectionString: url });
@@ -35,12 +35,12 @@ describe.runIf(await needPostgres())('opening the PostgreSQL store', () => {
   it('refuses a database that a newer dialguard migrated', async () => {
     const url = await createDatabase(server.serverUrl);
     try {
-      await (await createPostgresStore({ url })).close();
+      await (await createPostgresStore({ url, lockWaitMs: 5000 })).close();
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       await client.query('INSERT INTO dialguard_schema (version, applied_at) VALUES ($1, 0)', [SCHEMA_VERSION + 1]);
       await client.end();
-      await expect(createPostgresStore({ url })).rejects.toThrow(`database schema version ${SCHEMA_VERSION + 1} is newer than this dialguard (${SCHEMA_VERSION}): upgrade dialguard`);
+      await expect(createPostgresStore({ url, lockWaitMs: 5000 })).rejects.toThrow(`database schema version ${SCHEMA_VERSION + 1} is newer than this dialguard (${SCHEMA_VERSION}): upgrade dialguard`);
     } finally {
       await dropDatabase(url);
     }
@@ -62,7 +62,7 @@ describe.runIf(await needPostgres())('opening the PostgreSQL store', () => {
   });
 
   it('an integer beyond what a JavaScript number holds exactly is refused, never rounded', async () => {
-    const store = await createPostgresStore({ url: server.url });
+    const store = await createPostgresStore({ url: server.url, lockWaitMs: 5000 });
     try {
       await admin.query(
         `INSERT INTO reservations (call_id, ext, e164, per_minute_micros, increment, minimum, day, month, reserved_seconds, reserved_micros, created_at, expires_at, status)
