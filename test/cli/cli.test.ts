@@ -72,6 +72,21 @@ describe('dialguard check: the attacks of the design, on the embedded defaults',
     expect(tuesday).toMatchObject({ status: 0, decision: { result: 'ALLOW', country: 'GB' } });
   });
 
+  it('an Iridium satellite number is denied as a satellite number, not for a country it does not have', async () => {
+    const { status, decision } = await checkJson('--ext', '1001', '--number', '011881612345678', '--source', '10.0.0.5:5060');
+    expect(status).toBe(1);
+    expect(decision).toMatchObject({
+      result: 'DENY',
+      reason: 'destination_type_denied',
+      message: 'Call to satellite number +881612345678 denied: this type of number is not allowed',
+      e164: '+881612345678',
+      country: null,
+      numberType: 'SATELLITE',
+    });
+    const text = await dialguard('check', '--ext', '1001', '--number', '011883510012345678', '--source', '10.0.0.5:5060');
+    expect(text.stdout.split('\n')[0]).toBe('DENY destination_type_denied: Call to international network number +883510012345678 denied: this type of number is not allowed');
+  });
+
   it('911 is allowed with reason emergency, from a locked-down foreign source', async () => {
     const { status, decision } = await checkJson('--ext', '1001', '--number', '911', '--source', '80.128.0.1:5060');
     expect(status).toBe(0);
