@@ -34,6 +34,22 @@ describe('usage against the budgets', () => {
     expect((body.today as { date: string }).date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 
+  it('a dry run, /usage and the real call agree once a reservation never settled has expired', async () => {
+    t = await testApp({ extensions: { '1001': { budget: { maxConcurrent: 1 } } } });
+    const stale = call('2125550123', new Date(Date.now() - 2 * 3600_000)); // two hours ago, never settled
+    expect(stale.result).toBe('ALLOW');
+    const simulated = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/simulate',
+      headers: t.as(t.auditor),
+      payload: { ext: '1001', number: '2125550124', source: '10.0.0.5:5060' },
+    });
+    expect(simulated.json()).toMatchObject({ result: 'ALLOW', reason: 'allowed' });
+    expect((await read('/api/v1/usage/1001')).body).toMatchObject({ activeCalls: { count: 0, limit: 1, calls: [] } });
+    expect(call('2125550124').result).toBe('ALLOW');
+    expect((await read('/api/v1/usage/1001')).body).toMatchObject({ activeCalls: { count: 1, limit: 1 } });
+  });
+
   it('shows an extension that never called as zero against the defaults', async () => {
     t = await testApp();
     expect((await read('/api/v1/usage/4711')).body).toMatchObject({ today: { spend: 0, spendLimit: 25 }, activeCalls: { count: 0, limit: 2, calls: [] } });

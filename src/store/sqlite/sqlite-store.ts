@@ -54,7 +54,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     extension: policies.getExtension(request.extension),
     lock: policies.getLock(request.extension),
     loadPolicySet: policies.loadSet,
-    usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone)),
+    usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone), request.at.getTime()),
     fraudCounters: (query) => fraud.counters(request.extension, request.at.getTime(), query),
   });
 
@@ -225,7 +225,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     settle: (req) => guarded('settling', () => settleTx.immediate(req)),
     getDecision: (id) => guarded('reading a decision', () => audit.get(id)),
     getReservation: (id) => guarded('reading a reservation', () => reservations.get(id)),
-    usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone))),
+    usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone), at.getTime())),
     async close() {
       await checkpointer?.stop();
       db.close();
