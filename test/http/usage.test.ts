@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecisionRequest } from '../../src/engine/types.js';
+import { PROBE_INTERVAL_MS } from '../../src/http/routes/health.js';
 import { testApp, type TestApp } from './app-fixture.js';
 
 let t: TestApp;
@@ -109,10 +110,12 @@ describe('probes and metrics', () => {
     t.readiness.ari = true;
     const notListening = await t.app.inject({ url: '/readyz' });
     expect(notListening.statusCode).toBe(503);
-    expect(notListening.json()).toEqual({ status: 'not ready', checks: { database: true, agi: false, ari: true } });
+    expect(notListening.json()).toEqual({ status: 'not ready', checks: { database: true, agi: false, ari: true }, reasons: ['FastAGI is not listening'] });
     t.readiness.agi = true;
     t.store.close();
-    expect((await t.app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'not ready', checks: { database: false } });
+    // The database is probed at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+    expect((await t.app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'not ready', checks: { database: false }, reasons: [expect.stringMatching(/^the database cannot be written: /)] });
   });
 
   it('exposes decisions, latency, active reservations, settlements and errors to Prometheus', async () => {
