@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyBaseLogger } from 'fastify';
+import { causeText } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 
 /** What `serve` knows about its listeners; the database is checked here. */
@@ -40,7 +41,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
       store.checkWritable();
     } catch (error) {
       log.warn({ err: error }, 'readiness: database not writable');
-      problem = `the database cannot be written: ${sqliteCause(error)}`;
+      // SQLite's code and sentence ("SQLITE_FULL: database or disk is full"): no path, no SQL.
+      problem = `the database cannot be written: ${causeText(error)}`;
     }
     last = { at: now, problem };
     return problem;
@@ -83,10 +85,3 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthOptions> = async (app
     },
   );
 };
-
-/** SQLite's code and sentence ("SQLITE_FULL: database or disk is full"): no path, no SQL. */
-function sqliteCause(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  const { code, message } = cause as { code?: unknown; message?: unknown };
-  return typeof code === 'string' ? `${code}: ${String(message)}` : String(message ?? error);
-}
