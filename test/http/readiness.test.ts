@@ -1,5 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/http/app.js';
@@ -53,7 +54,7 @@ describe('readyz probes the database with a real write', () => {
 
   it('answers 503 while another connection holds the write lock, and 200 once it lets go', async () => {
     t = await testApp();
-    const other = (await import('better-sqlite3')).default(t.dbPath);
+    const other = new Database(t.dbPath);
     other.exec("BEGIN IMMEDIATE; UPDATE meta SET value = value WHERE key = 'policy_version'");
     expect(await readyz(t.app)).toMatchObject({ status: 503, body: { checks: { database: false }, reasons: [expect.stringMatching(/^the database cannot be written: SQLITE_BUSY/)] } });
     other.exec('COMMIT');
