@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
+import { ConfigError, DialguardError } from './errors.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
@@ -22,15 +23,32 @@ export interface RuntimeOptions {
 export const CHECKPOINT_INTERVAL_MS = 1000;
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const geoip = await openGeoIp(config.geoipPath ?? undefined);
-  const store = createSqliteStore({
-    path: config.dbPath,
-    // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
-    busyTimeoutMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
-    reservationGraceSeconds: config.reservationGraceSeconds,
-    ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
-    logger: options.logger,
-  });
+  const { geoipPath } = config;
+  const geoip = geoipPath === null ? openGeoIp() : fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
+  const store = fromSetting('DIALGUARD_DB', () =>
+    createSqliteStore({
+      path: config.dbPath,
+      // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
+      busyTimeoutMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
+      reservationGraceSeconds: config.reservationGraceSeconds,
+      ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
+      logger: options.logger,
+    }),
+  );
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
   return { config, store, guard, close: () => store.close() };
+}
+
+/**
+ * Runs what a setting opens; its failure becomes a ConfigError that names the setting first
+ * ("DIALGUARD_DB: cannot create the database folder /etc/passwd: …"), so that an operator
+ * knows what to change.
+ */
+function fromSetting<T>(setting: string, open: () => T): T {
+  try {
+    return open();
+  } catch (err) {
+    if (err instanceof DialguardError) throw new ConfigError(`${setting}: ${err.message}`, err.details);
+    throw err;
+  }
 }

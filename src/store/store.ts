@@ -66,7 +66,7 @@ export interface Store {
   /** Reservations still holding a slot at `at`, oldest first. */
   activeReservations(at: Date, ext?: string): ReservationRecord[];
   countActiveReservations(at: Date): number;
-  /** Throws unless a write transaction can be started now: the readiness probe. */
+  /** Throws unless a write commits now (disk full, read-only, locked: it throws): the readiness probe. */
   checkWritable(): void;
 
   /** Live (unrevoked) tokens. */

@@ -66,7 +66,7 @@ describe('dialguard serve with ARI', () => {
     await until(() => logLines(serve.output).some((l) => l.msg === 'ARI connection lost; reconnecting'), 5000, 'the lost log line');
     const down = await readyz(serve);
     expect(down.code).toBe(503);
-    expect(down.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false } });
+    expect(down.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false }, reasons: ['the ARI app is not connected to Asterisk'] });
     await sleep(1000);
     await asterisk.start();
     await asterisk.waitForConnection('dialguard', 5000);
@@ -98,7 +98,7 @@ describe('dialguard serve with a wrong ARI password', () => {
       expect(errors).toHaveLength(1);
       expect(errors[0]?.msg).toMatch(/^ARI refused the credentials \(HTTP 401\)/);
       const ready = await readyz(serve);
-      expect(ready.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false } });
+      expect(ready.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false }, reasons: ['the ARI app is not connected to Asterisk'] });
       // One request per attempt, 1 s then 2 s apart: no storm.
       expect(asterisk.requests.length).toBeLessThanOrEqual(3);
       expect(await serve.stop()).toBe(0);

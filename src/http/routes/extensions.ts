@@ -6,6 +6,7 @@ import { PolicyOverridesSchema, type Policy, type PolicyOverrides } from '../../
 import type { ExtensionRecord, LockRecord, PolicyChange, Store } from '../../store/store.js';
 import { actor } from '../authentication.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { jsonBodyParser } from '../json-body.js';
 import { ERROR_RESPONSES, notFound } from '../errors.js';
 import { checkExtensionPolicy } from '../policy-checks.js';
 import { checkIfMatch, etag } from '../preconditions.js';
@@ -59,7 +60,7 @@ const lockView = (lock: LockRecord | null) => lock && { reason: lock.reason, act
 const changeView = (c: PolicyChange) => ({ id: c.id, at: iso(c.at), actor: c.actor, subject: c.subject, before: c.before, after: c.after, version: c.version });
 
 export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: Store }> = async (app, { guard, store }) => {
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, jsonBodyParser(app));
 
   const view = (ext: string, record: ExtensionRecord | null) => ({
     ext,
@@ -240,8 +241,15 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<{ guard: Guard; store: S
         summary: 'Lock an extension: every call but emergency numbers gets extension_locked',
         tags: ['extensions'],
         params: ExtParams,
-        body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { additionalProperties: false, description: 'optional: with no body at all, the reason is `locked by admin token "NAME"`' },
+        ),
         response: { 200: LockResultSchema, ...ERROR_RESPONSES },
+      },
+      // Before validation, so that a request with no body (what a quick curl sends) still records who locked it.
+      preValidation: async (request) => {
+        request.body ??= { reason: `locked by admin token "${actor(request)}"` };
       },
     },
     async (request) => {

@@ -38,8 +38,8 @@ export interface NewReservation {
 
 /**
  * Reservations and the running totals they feed. Every method runs inside the caller's
- * write transaction; the totals make a usage read two index lookups, however many calls
- * are on record.
+ * transaction; the totals make a usage read a few index lookups, however many calls are on
+ * record.
  */
 export function createReservationRepository(db: Database) {
   const s = {
@@ -54,6 +54,9 @@ export function createReservationRepository(db: Database) {
        ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros, seconds = seconds + excluded.seconds`,
     ),
     active: db.prepare<[string], number>(`SELECT active FROM active_calls WHERE ext = ?`).pluck(),
+    overdue: db
+      .prepare<[string, number], number>(`SELECT COUNT(*) FROM reservations WHERE ext = ? AND status = 'active' AND expires_at <= ?`)
+      .pluck(),
     addActive: db.prepare<[string, number]>(
       `INSERT INTO active_calls (ext, active) VALUES (?, ?) ON CONFLICT (ext) DO UPDATE SET active = active + excluded.active`,
     ),
@@ -91,11 +94,17 @@ export function createReservationRepository(db: Database) {
       return s.expireAllUpdate.run(now).changes;
     },
 
-    usage(ext: string, periods: Periods): UsageSnapshot {
+    /**
+     * Expiry is a condition of the read, not only of a write: a reservation past its expiry at
+     * `now` holds no slot even before a write has marked it expired, so a dry run, the usage
+     * API and a real decision at the same time see the same calls in progress.
+     */
+    usage(ext: string, periods: Periods, now: number): UsageSnapshot {
       const day = s.total.get(ext, `d:${periods.day}`);
       const month = s.total.get(ext, `m:${periods.month}`);
+      const active = (s.active.get(ext) as number | undefined) ?? 0;
       return {
-        activeCalls: (s.active.get(ext) as number | undefined) ?? 0,
+        activeCalls: active === 0 ? 0 : active - (s.overdue.get(ext, now) as number),
         spentTodayMicros: day?.spend_micros ?? 0,
         spentMonthMicros: month?.spend_micros ?? 0,
         secondsToday: day?.seconds ?? 0,

@@ -54,7 +54,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     extension: policies.getExtension(request.extension),
     lock: policies.getLock(request.extension),
     loadPolicySet: policies.loadSet,
-    usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone)),
+    usage: (timezone) => reservations.usage(request.extension, periodsAt(request.at, timezone), request.at.getTime()),
     fraudCounters: (query) => fraud.counters(request.extension, request.at.getTime(), query),
   });
 
@@ -197,7 +197,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   ): StoredSetting<PolicySettings[K]> =>
     updateSettingTx.immediate(key, actor, update as (current: StoredSetting<unknown>) => unknown) as StoredSetting<PolicySettings[K]>;
 
-  const writableTx = db.transaction(() => undefined);
+  // A committed write of one row: an empty transaction writes nothing, so it succeeds on a full disk.
+  const probe = db.prepare<[string]>(`INSERT INTO meta (key, value) VALUES ('readiness_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  const writableTx = db.transaction(() => probe.run(new Date().toISOString()));
 
   const guarded = <T>(what: string, fn: () => T): T => {
     try {
@@ -225,7 +227,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     settle: (req) => guarded('settling', () => settleTx.immediate(req)),
     getDecision: (id) => guarded('reading a decision', () => audit.get(id)),
     getReservation: (id) => guarded('reading a reservation', () => reservations.get(id)),
-    usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone))),
+    usage: (ext, at, timezone) => guarded('reading usage', () => reservations.usage(ext, periodsAt(at, timezone), at.getTime())),
     async close() {
       await checkpointer?.stop();
       db.close();
