@@ -1,23 +1,12 @@
-import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './captures.js';
+import { runVitest } from './vitest-run.js';
 
-const FIXTURE = join(repoRoot, 'test/support/summary-reporter-fixture');
+const FIXTURE_CONFIG = join(repoRoot, 'test/support/summary-reporter-fixture/vitest.config.ts');
 
-/** A real vitest run of the fixture files matching `filter`, with the summary reporter alone. */
-function runFixture(filter: string): { status: number | null; closingLine: string; output: string } {
-  // The variables vitest sets for its workers would make the child believe it is one.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('VITEST')));
-  const child = spawnSync(process.execPath, [join(repoRoot, 'node_modules/vitest/vitest.mjs'), 'run', '--config', join(FIXTURE, 'vitest.config.ts'), filter], {
-    cwd: repoRoot,
-    env,
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
-  const lines = child.stdout.split('\n').filter(Boolean);
-  return { status: child.status, closingLine: lines.at(-1) ?? '', output: `${child.stdout}\n${child.stderr}` };
-}
+/** The fixture files matching `filter`, with the summary reporter alone. */
+const runFixture = (filter: string) => runVitest(['--config', FIXTURE_CONFIG, filter]);
 
 describe('the closing line CI reads', () => {
   it('counts passed and skipped tests of a run that went well, and the run exits 0', () => {
