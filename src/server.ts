@@ -60,7 +60,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
     // Connects in the background: Asterisk may come up after the guard; readyz says when it is connected.
     const ari = config.ari ? startAriApp({ ...deps, ari: config.ari, answerDeadlineMs: config.answerDeadlineMs }) : null;
-    if (ari) cleanups.push(() => ari.close());
+    if (ari) {
+      metrics.watchAriConnection(() => ari.connected);
+      cleanups.push(() => ari.close());
+    }
 
     const generatedAdminToken = ensureAdminToken(runtime.store, config.adminToken);
     const app: FastifyInstance = await buildApp({

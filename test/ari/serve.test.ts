@@ -18,6 +18,12 @@ async function readyz(serve: ServeProcess): Promise<{ code: number; body: Readin
   return { code: res.status, body: (await res.json()) as Readiness };
 }
 
+/** The dialguard_ari_connected line of GET /metrics, what the ARIDisconnected alert reads. */
+async function ariConnectedMetric(serve: ServeProcess): Promise<string | undefined> {
+  const res = await fetch(`http://127.0.0.1:${serve.httpPort}/metrics`, { headers: { authorization: `Bearer ${serve.adminToken}` } });
+  return (await res.text()).split('\n').find((line) => line.startsWith('dialguard_ari_connected '));
+}
+
 function secretForms(password: string): string[] {
   return [password, encodeURIComponent(password), Buffer.from(`${ARI_USER}:${password}`).toString('base64')];
 }
@@ -53,6 +59,7 @@ describe('dialguard serve with ARI', () => {
     const ready = await readyz(serve);
     expect(ready.code).toBe(200);
     expect(ready.body.checks).toEqual({ database: true, agi: true, ari: true });
+    expect(await ariConnectedMetric(serve)).toBe('dialguard_ari_connected 1');
   });
 
   it('authorizes a call sent to Stasis(dialguard,authorize,…)', async () => {
@@ -67,11 +74,13 @@ describe('dialguard serve with ARI', () => {
     const down = await readyz(serve);
     expect(down.code).toBe(503);
     expect(down.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false }, reasons: ['the ARI app is not connected to Asterisk'] });
+    expect(await ariConnectedMetric(serve)).toBe('dialguard_ari_connected 0');
     await sleep(1000);
     await asterisk.start();
     await asterisk.waitForConnection('dialguard', 5000);
     await until(() => logLines(serve.output).filter((l) => l.msg === 'ARI connected').length === 2, 5000, 'the second connected line');
     expect((await readyz(serve)).code).toBe(200);
+    expect(await ariConnectedMetric(serve)).toBe('dialguard_ari_connected 1');
     const changes = logLines(serve.output).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('ARI '));
     expect(changes.map((l) => l.msg)).toEqual(['ARI connecting', 'ARI connected', 'ARI connection lost; reconnecting', 'ARI connected']);
   });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -205,6 +205,12 @@ describe('the dialguard binary', () => {
     expect(run('--help').stdout).toContain('dialguard check');
     expect(run('check', '--ext', '1001', '--number', '911').status).toBe(0);
     expect(run('check', '--ext', '1001', '--number', '19002345678', '--source', '10.0.0.5').status).toBe(1);
+  });
+
+  it('answers --version with the package version, before and after a command', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(await dialguard('--version')).toEqual({ status: 0, stdout: version, stderr: '' });
+    expect(await dialguard('serve', '--version')).toEqual({ status: 0, stdout: version, stderr: '' });
   });
 });
 

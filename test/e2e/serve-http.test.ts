@@ -39,6 +39,8 @@ describe('dialguard serve on its embedded defaults', () => {
     expect(decision.decision).toMatchObject({ result: 'DENY', reason: 'destination_country_denied' });
     const metrics = await (await api('/metrics')).text();
     expect(metrics).toMatch(/dialguard_decisions_total\{[^}]*reason="destination_country_denied"[^}]*\} 1/);
+    // Without ARI configured there is no ARI state to alert on (deploy/prometheus/dialguard-rules.yml).
+    expect(metrics).not.toContain('dialguard_ari_connected');
   });
 
   it('locks and unlocks with Content-Type: application/json and no body, over real HTTP', async () => {
