@@ -22,7 +22,7 @@ const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test
 /** The one place that knows which database is behind the roles. */
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (isPostgresUrl(options.database)) {
-    throw new ConfigError('DIALGUARD_DB: PostgreSQL store not available in this build (a file path selects SQLite)');
+    throw new ConfigError('PostgreSQL store not available in this build (a file path selects SQLite)');
   }
   return createSqliteStore({
     path: options.database,

@@ -87,6 +87,24 @@ describe('reservations and settlement', () => {
     expect((await t.store.usage('1001', new Date(now), 'America/New_York')).spentTodayMicros).toBe(400_000);
   });
 
+  it('a dry run, the usage read and the real decision see the same expiry of a reservation never settled', async () => {
+    const at = Date.parse('2026-11-17T15:00:00Z');
+    t = await tempGuard({ defaults: { budget: { maxConcurrent: 1 } } });
+    expect((await t.guard.authorize(call('12125550123', new Date(at)))).result).toBe('ALLOW'); // never settled
+    const agree = async (when: Date) => ({
+      check: (await t.guard.check(call('12125550124', when))).reason,
+      activeCalls: (await t.store.usage('1001', when, 'America/New_York')).activeCalls,
+      activeReservations: (await t.store.activeReservations(when, '1001')).length,
+    });
+    // Still holding its slot (3600 s + 300 s grace): everyone says so.
+    expect(await agree(new Date(at + 3899_000))).toEqual({ check: 'budget_concurrency', activeCalls: 1, activeReservations: 1 });
+    // Two hours later it has expired, though no write has marked it yet: everyone says so too.
+    const later = new Date(at + 2 * 3600_000);
+    expect(await agree(later)).toEqual({ check: 'allowed', activeCalls: 0, activeReservations: 0 });
+    expect((await t.guard.authorize(call('12125550124', later))).result).toBe('ALLOW');
+    expect(await agree(later)).toEqual({ check: 'budget_concurrency', activeCalls: 1, activeReservations: 1 });
+  });
+
   it('budgets are per day in the policy timezone: 23:30 and 00:30 New York time are different days', async () => {
     t = await tempGuard({ defaults: { budget: { dailySpend: 1, maxCallSeconds: 3000 } } });
     // 50 minutes at 0.02 = 1.00: the whole day.
