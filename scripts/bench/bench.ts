@@ -57,7 +57,7 @@ function sitePolicy(): unknown {
       schedule: { timezone: 'America/New_York', appliesTo: 'none', windows: [] },
       geofence: { allowCidrs: ['10.0.0.0/8', '192.168.0.0/16', '198.51.100.0/24'], allowCountries: ['US', 'CA'], unknownSource: 'deny' },
       // Budgets that a busy office does not reach, so that reservations pile up as the RSS target asks.
-      budget: { dailySpend: 1e9, monthlySpend: 1e9, dailyMinutes: null, maxConcurrent: null, maxCallSeconds: 3600 },
+      budget: { dailySpend: 1e8, monthlySpend: 1e8, dailyMinutes: null, maxConcurrent: null, maxCallSeconds: 3600 },
       // Velocity on and counting every call, with busy-office limits that this run's ~70 calls per
       // extension stay under (a count reads at most `limit` rows, so the limits bound its cost).
       velocity: {
