@@ -1,3 +1,5 @@
+import { getSystemErrorMap } from 'node:util';
+
 /**
  * Errors with stable codes (after undici's lib/core/errors.js): transports and the admin API
  * match on `code`, never on the message.
@@ -72,4 +74,17 @@ export class StoredValueError extends DialguardError {
     super('DG_VALUE_OUT_OF_RANGE', message);
     this.name = 'StoredValueError';
   }
+}
+
+/**
+ * What went wrong underneath, in one line and without a stack: "SQLITE_FULL: database or disk
+ * is full", "EADDRINUSE: address already in use" (the system's sentence, without the path or
+ * address Node appends: the caller names those). Looks through a DialguardError to its cause.
+ */
+export function causeText(error: unknown): string {
+  const cause = error instanceof DialguardError && error.cause !== undefined ? error.cause : error;
+  const { code, errno, message } = (cause ?? {}) as { code?: unknown; errno?: unknown; message?: unknown };
+  const system = typeof errno === 'number' ? getSystemErrorMap().get(errno)?.[1] : undefined;
+  const text = system ?? (typeof message === 'string' ? message : String(cause));
+  return typeof code === 'string' && !text.startsWith(code) ? `${code}: ${text}` : text;
 }

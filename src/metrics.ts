@@ -21,6 +21,9 @@ export interface Metrics {
   observeDecision(decision: ObservedDecision, transport: string, latencySeconds: number): void;
   observeSettlement(outcome: string): void;
   observeError(code: string): void;
+  observeGuardError(transport: 'agi' | 'ari', code: string): void;
+  /** Exports dialguard_ari_connected (1 or 0), read at scrape time: called once, when ARI is configured. */
+  watchAriConnection(isConnected: () => boolean): void;
   /** Decisions of this process as they happen (GET /api/v1/decisions/stream). */
   onDecision(listener: DecisionListener): () => void;
 }
@@ -68,6 +71,14 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  const guardErrors = new Counter({
+    name: 'dialguard_guard_errors_total',
+    help: 'Calls answered DENY guard_error: the guard failed (database locked or full, answer deadline, a bug), not the policy',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  });
+  // Exported at 0 from the start: Prometheus sees no increase in a series whose first sample is already 1.
+  for (const transport of ['agi', 'ari']) guardErrors.inc({ transport }, 0);
   new Gauge({
     name: 'dialguard_active_reservations',
     help: 'Calls holding a reservation (a concurrency slot and budget) now',
@@ -98,6 +109,20 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
     },
     observeSettlement: (outcome) => settlements.inc({ outcome }),
     observeError: (code) => errors.inc({ code }),
+    observeGuardError(transport, code) {
+      guardErrors.inc({ transport });
+      errors.inc({ code });
+    },
+    watchAriConnection(isConnected) {
+      new Gauge({
+        name: 'dialguard_ari_connected',
+        help: '1 while the ARI events websocket is open, else 0; absent when ARI is not configured',
+        registers: [registry],
+        collect() {
+          this.set(isConnected() ? 1 : 0);
+        },
+      });
+    },
     onDecision(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
+import { ConfigError, DialguardError } from './errors.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
 import { openStore } from './store/open-store.js';
@@ -21,15 +22,32 @@ export interface RuntimeOptions {
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
-  const geoip = await openGeoIp(config.geoipPath ?? undefined);
-  const store = await openStore({
-    database: config.dbPath,
-    // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
-    lockWaitMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
-    reservationGraceSeconds: config.reservationGraceSeconds,
-    server: options.server === true,
-    ...(options.logger ? { logger: options.logger } : {}),
-  });
+  const { geoipPath } = config;
+  const geoip = geoipPath === null ? openGeoIp() : await fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
+  const store = await fromSetting('DIALGUARD_DB', () =>
+    openStore({
+      database: config.dbPath,
+      // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
+      lockWaitMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
+      reservationGraceSeconds: config.reservationGraceSeconds,
+      server: options.server === true,
+      ...(options.logger ? { logger: options.logger } : {}),
+    }),
+  );
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
   return { config, store, guard, close: () => store.close() };
+}
+
+/**
+ * Runs what a setting opens; its failure becomes a ConfigError that names the setting first
+ * ("DIALGUARD_DB: cannot create the database folder /etc/passwd: …"), so that an operator
+ * knows what to change.
+ */
+async function fromSetting<T>(setting: string, open: () => T | Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (err) {
+    if (err instanceof DialguardError) throw new ConfigError(`${setting}: ${err.message}`, err.details);
+    throw err;
+  }
 }

@@ -6,7 +6,8 @@ import { startAlertDelivery } from './alerts/delivery.js';
 import { startAriApp, type AriApp } from './ari/app.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { createDecisionQueue } from './guard/decision-queue.js';
-import type { Config, ListenAddress } from './config/config.js';
+import { formatAddress, type Config, type ListenAddress } from './config/config.js';
+import { causeText, ConfigError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createMetrics } from './metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
@@ -50,7 +51,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       onUnknownPath: fallback,
       onHandlerError: fallback,
     });
-    const agiAddress = await agi.listen();
+    const agiAddress = await listening('DIALGUARD_AGI_LISTEN', config.agiListen, () => agi.listen());
     let agiListening = true;
     cleanups.push(async () => {
       agiListening = false;
@@ -59,7 +60,10 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
 
     // Connects in the background: Asterisk may come up after the guard; readyz says when it is connected.
     const ari = config.ari ? startAriApp({ ...deps, ari: config.ari, answerDeadlineMs: config.answerDeadlineMs }) : null;
-    if (ari) cleanups.push(() => ari.close());
+    if (ari) {
+      metrics.watchAriConnection(() => ari.connected);
+      cleanups.push(() => ari.close());
+    }
 
     const generatedAdminToken = await ensureAdminToken(runtime.store, config.adminToken);
     const app: FastifyInstance = await buildApp({
@@ -70,7 +74,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       readiness: () => ({ agi: agiListening, ...(ari ? { ari: ari.connected } : {}) }),
     });
     cleanups.push(() => app.close());
-    await app.listen({ host: config.httpListen.host, port: config.httpListen.port });
+    await listening('DIALGUARD_HTTP_LISTEN', config.httpListen, () => app.listen({ host: config.httpListen.host, port: config.httpListen.port }));
     const bound = app.server.address();
     const http = bound && typeof bound === 'object' ? { host: bound.address, port: bound.port } : config.httpListen;
 
@@ -89,5 +93,14 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   } catch (err) {
     await cleanup();
     throw err;
+  }
+}
+
+/** A listener that cannot bind names its setting: "DIALGUARD_AGI_LISTEN: cannot listen on 127.0.0.1:4573: EADDRINUSE: …". */
+async function listening<T>(setting: string, address: ListenAddress, listen: () => Promise<T>): Promise<T> {
+  try {
+    return await listen();
+  } catch (err) {
+    throw new ConfigError(`${setting}: cannot listen on ${formatAddress(address.host, address.port)}: ${causeText(err)}`);
   }
 }

@@ -71,9 +71,12 @@ export function createSettleHandler({ guard, logger, observer, now = () => new D
 export function createGuardErrorFallback({ logger, observer }: Pick<AgiHandlerDeps, 'logger' | 'observer'>): AgiFallback {
   return async (session, _signal, cause) => {
     const code = cause instanceof DialguardError ? cause.code : 'DG_INTERNAL';
-    observer.observeError(code);
     logger.error({ code, channel: session.env.channel, uniqueid: session.env.uniqueid, path: session.env.path }, 'answering guard_error');
-    if (session.env.path === 'settle') return;
+    if (session.env.path === 'settle') {
+      observer.observeError(code);
+      return;
+    }
+    observer.observeGuardError('agi', code);
     await setAll(session, guardErrorVariables());
     await session.verbose(`dialguard: DENY guard_error (${code})`);
   };

@@ -82,7 +82,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
       return;
     }
     if (outcome.kind === 'late') {
-      observer.observeError('DG_DEADLINE');
+      observer.observeGuardError('ari', 'DG_DEADLINE');
       log.error({ deadlineMs: answerDeadlineMs }, 'no decision within the answer deadline: answering guard_error');
       // Still audited when it comes; the channel was told guard_error, so the call is not dialled.
       pending.then(
@@ -95,7 +95,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
       );
     } else {
       const code = outcome.error instanceof DialguardError ? outcome.error.code : 'DG_INTERNAL';
-      observer.observeError(code);
+      observer.observeGuardError('ari', code);
       log.error({ code, err: outcome.error }, 'answering guard_error');
     }
     await channel.answer(guardErrorVariables(), until, continueTimeoutMs);
@@ -126,7 +126,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
   };
 
   const unknown = async (channel: StasisChannel, args: string[], until: number): Promise<void> => {
-    observer.observeError(AriErrorCode.unknownCommand);
+    observer.observeGuardError('ari', AriErrorCode.unknownCommand);
     channel.log.warn({ command: args[0] ?? '' }, 'Stasis() with an unknown first argument: answering guard_error');
     await channel.answer(guardErrorVariables(), until, continueTimeoutMs);
   };
@@ -142,7 +142,10 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
     } catch (err) {
       // Nothing above should throw; if it does, the channel must still leave Stasis.
       channel.log.error({ err }, 'Stasis handler failed');
-      if (!channel.gone) await channel.answer(guardErrorVariables(), until, continueTimeoutMs);
+      if (!channel.gone) {
+        observer.observeGuardError('ari', 'DG_INTERNAL');
+        await channel.answer(guardErrorVariables(), until, continueTimeoutMs);
+      }
     }
   };
 }

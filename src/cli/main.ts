@@ -7,6 +7,7 @@ import { processIO, UsageError, type CommandIO } from './io.js';
 import { POLICY_HELP, runPolicy } from './policy.js';
 import { TOKEN_HELP, runToken } from './token.js';
 import { runServe } from './serve.js';
+import { packageVersion } from './version.js';
 
 const HELP = `dialguard: toll-fraud guard for Asterisk
 
@@ -23,6 +24,7 @@ Global options:
   --db FILE        database file (env DIALGUARD_DB, default ./data/dialguard.db)
   --config FILE    JSON config file (env DIALGUARD_CONFIG); environment variables win over it
   -h, --help       this help
+  --version        the installed version
 
 ${CHECK_HELP}
 
@@ -36,7 +38,7 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
   try {
     parsed = parseArgs({
       args: argv,
-      options: { db: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      options: { db: { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
       allowPositionals: true,
       strict: false,
     });
@@ -45,6 +47,10 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
     return 2;
   }
   const [command] = parsed.positionals;
+  if (parsed.values.version) {
+    io.out(packageVersion());
+    return 0;
+  }
   if (parsed.values.help || !command) {
     io.out(HELP);
     return command || parsed.values.help ? 0 : 2;

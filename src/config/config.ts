@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { isSupportedCountry } from 'libphonenumber-js/max';
-import { ConfigError } from '../errors.js';
+import { causeText, ConfigError } from '../errors.js';
 import { parseNetwork } from '../net/address.js';
 
 export interface ListenAddress {
@@ -96,7 +96,7 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const file = options.configFile ?? env.DIALGUARD_CONFIG;
-  const fc = file ? readConfigFile(file) : {};
+  const fc = file ? readConfigFile(options.configFile === undefined ? 'DIALGUARD_CONFIG' : '--config', file) : {};
   const pick = (envName: string, fileValue: string | number | undefined, fallback: string): string => {
     const v = env[envName];
     if (v !== undefined && v !== '') return v;
@@ -104,9 +104,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   };
 
   const homeCountry = pick('DIALGUARD_HOME_COUNTRY', fc.homeCountry, DEFAULTS.homeCountry).toUpperCase();
-  if (!isSupportedCountry(homeCountry)) throw new ConfigError(`home country "${homeCountry}" is not an ISO 3166 alpha-2 code with a numbering plan`);
+  if (!isSupportedCountry(homeCountry)) throw new ConfigError(`DIALGUARD_HOME_COUNTRY="${homeCountry}" is not an ISO 3166 alpha-2 code with a numbering plan`);
   const timezone = pick('DIALGUARD_TIMEZONE', fc.timezone, Intl.DateTimeFormat().resolvedOptions().timeZone);
-  if (!isTimezone(timezone)) throw new ConfigError(`timezone "${timezone}" is not an IANA time zone`);
+  if (!isTimezone(timezone)) throw new ConfigError(`DIALGUARD_TIMEZONE="${timezone}" is not an IANA time zone`);
 
   const ariUrl = pick('DIALGUARD_ARI_URL', fc.ari?.url, '');
   return {
@@ -127,7 +127,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
       pick('DIALGUARD_RESERVATION_GRACE_SECONDS', fc.reservationGraceSeconds, String(DEFAULTS.reservationGraceSeconds)),
     ),
-    logLevel: pick('DIALGUARD_LOG_LEVEL', fc.logLevel, DEFAULTS.logLevel),
+    logLevel: logLevel(pick('DIALGUARD_LOG_LEVEL', fc.logLevel, DEFAULTS.logLevel)),
     adminToken: pick('DIALGUARD_ADMIN_TOKEN', fc.adminToken, '') || null,
     ari: ariUrl
       ? {
@@ -165,22 +165,23 @@ function webhookUrls(value: string): string[] {
   return urls;
 }
 
-function readConfigFile(path: string): FileConfig {
+/** `setting` is how the file was named (--config or DIALGUARD_CONFIG): every refusal starts with it. */
+function readConfigFile(setting: string, path: string): FileConfig {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    throw new ConfigError(`${setting}: cannot read the config file ${path}: ${causeText(err)}`);
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid JSON: ${(err as Error).message}`);
+    throw new ConfigError(`${setting}: the config file ${path} is not valid JSON: ${causeText(err)}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold a JSON object`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`${setting}: the config file ${path} must hold a JSON object`);
   const unknown = Object.keys(parsed).filter((k) => !FILE_KEYS.has(k));
-  if (unknown.length) throw new ConfigError(`config file ${path}: unknown key(s) ${unknown.join(', ')}`);
+  if (unknown.length) throw new ConfigError(`${setting}: the config file ${path} has unknown key(s) ${unknown.join(', ')}`);
   return parsed as FileConfig;
 }
 
@@ -191,7 +192,11 @@ export function parseListen(name: string, value: string): ListenAddress {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
-/** Checked here, in the grammar of src/net/address.ts, so that a bad entry is named with its setting. */
+/** The inverse of parseListen: `127.0.0.1:4573`, `[::1]:4573`. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function allowList(fromEnv: string | undefined, fromFile: string[] | undefined): string[] | null {
   if (fromEnv !== undefined && fromEnv.trim() !== '') return checkedAllowList('DIALGUARD_AGI_ALLOW', fromEnv.split(',').map((a) => a.trim()).filter(Boolean));
   if (fromFile !== undefined) {
@@ -201,12 +206,21 @@ function allowList(fromEnv: string | undefined, fromFile: string[] | undefined):
   return null;
 }
 
+/** Checked here, in the grammar of src/net/address.ts, so that a bad entry is named with its setting. */
 function checkedAllowList(name: string, entries: string[]): string[] {
   const bad = entries.find((entry) => parseNetwork(entry) === null);
   if (bad !== undefined) {
     throw new ConfigError(`${name}: "${bad}" is not an IP address or CIDR (IPv4 as four decimal numbers like 10.0.0.0/8, IPv6 like 2001:db8::/32)`);
   }
   return entries;
+}
+
+/** pino's levels: another name would make the logger throw at start with a stack trace. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(value: string): string {
+  if (!LOG_LEVELS.includes(value)) throw new ConfigError(`DIALGUARD_LOG_LEVEL="${value}" is not a log level (${LOG_LEVELS.join(', ')})`);
+  return value;
 }
 
 function positiveInt(name: string, value: string): number {

@@ -120,7 +120,7 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
       };
       const { number } = ctx;
       const base = { e164: number.e164, country: number.country, numberType: number.type, source: ctx.source, policyVersion: version };
-      const destination = destinationName(number.country, number.e164, number.digits);
+      const destination = destinationName(number);
 
       const emergencyOutcome = emergency(ctx);
       if (emergencyOutcome.outcome === 'pass') {

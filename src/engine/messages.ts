@@ -1,4 +1,5 @@
 import type { ReasonCode } from '../domain/decision.js';
+import type { NormalizedNumber } from '../domain/number.js';
 
 /** The short sentence behind each reason, for DIALGUARD_MESSAGE and logs; reason codes stay the contract. */
 const DENIAL_TEXT: Record<Exclude<ReasonCode, 'allowed' | 'emergency'>, string> = {
@@ -27,8 +28,16 @@ const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
 const names = new Map<string, string>();
 
-export function destinationName(country: string | null, e164: string | null, dialled: string): string {
-  if (!country) return e164 ?? dialled;
+/**
+ * How a message names the destination: its country, or for a number of no country what it
+ * is ("satellite number +881…"), so that a denial never reads as one about a country.
+ */
+export function destinationName({ country, e164, type, digits }: Pick<NormalizedNumber, 'country' | 'e164' | 'type' | 'digits'>): string {
+  if (!country) {
+    // A valid number of no country is one of the ITU's shared codes; an invalid one has no type.
+    if (e164 === null || type === null) return e164 ?? digits;
+    return `${type === 'SATELLITE' ? 'satellite' : 'international network'} number ${e164}`;
+  }
   let name = names.get(country);
   if (name === undefined) {
     try {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import ipaddr from 'ipaddr.js';
 import { Reader, type CountryResponse } from 'maxmind';
-import { ConfigError } from '../errors.js';
+import { causeText, ConfigError } from '../errors.js';
 import { parseSource } from './source.js';
 
 /** Country of an IP address, from a MaxMind-format (mmdb) country or city database. */
@@ -77,11 +77,11 @@ function readDatabase(path: string): Reader<CountryRecord> {
   try {
     buffer = readFileSync(path);
   } catch (err) {
-    throw new ConfigError(`cannot read GeoIP database ${path}: ${(err as Error).message}`, { path });
+    throw new ConfigError(`cannot read the GeoIP database ${path}: ${causeText(err)}`, { path });
   }
   try {
     return new Reader<CountryRecord>(buffer, { cache: recordCache() });
   } catch (err) {
-    throw new ConfigError(`GeoIP database ${path} is not a readable MaxMind (mmdb) file: ${(err as Error).message}`, { path });
+    throw new ConfigError(`the GeoIP database ${path} is not a readable MaxMind (mmdb) file: ${causeText(err)}`, { path });
   }
 }

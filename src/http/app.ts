@@ -23,6 +23,7 @@ import { decisionRoutes } from './routes/decisions.js';
 import { eventRoutes } from './routes/events.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { healthRoutes, type Readiness } from './routes/health.js';
+import { jsonBodyParser } from './json-body.js';
 import { listRoutes } from './routes/lists.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { policyDefaultsRoutes } from './routes/policy-defaults.js';
@@ -106,7 +107,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler(deps.metrics));
   app.setNotFoundHandler(notFoundHandler);
   // Bodies are JSON (and CSV where a route says so): anything else is 415, not a string to validate.
-  app.removeContentTypeParser('text/plain');
+  app.removeContentTypeParser(['text/plain', 'application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, jsonBodyParser(app));
   // Before validation, which (like merging and error messages) recurses once per level of the body.
   app.addHook('preValidation', async (request) => checkJsonDepth(request.body, 'the request body'));
   app.decorateRequest('principal', null);

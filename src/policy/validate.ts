@@ -1,7 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
 import { getCountries } from 'libphonenumber-js/max';
-import { isValidTimezone, parseClock, windowProblem } from '../engine/checks/schedule.js';
+import { isValidTimezone, parseClock, windowProblem } from './clock.js';
 import { NUMBER_TYPES } from '../domain/number.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { parseNetwork } from '../net/address.js';

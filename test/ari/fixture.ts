@@ -59,6 +59,8 @@ export interface CountingObserver extends GuardObserver {
   decisions: Array<{ result: string; reason: string; transport: string }>;
   settlements: string[];
   errors: string[];
+  /** Transports of the calls answered guard_error. */
+  guardErrors: string[];
 }
 
 export function countingObserver(): CountingObserver {
@@ -66,9 +68,14 @@ export function countingObserver(): CountingObserver {
     decisions: [],
     settlements: [],
     errors: [],
+    guardErrors: [],
     observeDecision: (d, transport) => void o.decisions.push({ result: d.result, reason: d.reason, transport }),
     observeSettlement: (outcome) => void o.settlements.push(outcome),
     observeError: (code) => void o.errors.push(code),
+    observeGuardError: (transport, code) => {
+      o.guardErrors.push(transport);
+      o.errors.push(code);
+    },
   };
   return o;
 }

@@ -18,6 +18,12 @@ async function readyz(serve: ServeProcess): Promise<{ code: number; body: Readin
   return { code: res.status, body: (await res.json()) as Readiness };
 }
 
+/** The dialguard_ari_connected line of GET /metrics, what the ARIDisconnected alert reads. */
+async function ariConnectedMetric(serve: ServeProcess): Promise<string | undefined> {
+  const res = await fetch(`http://127.0.0.1:${serve.httpPort}/metrics`, { headers: { authorization: `Bearer ${serve.adminToken}` } });
+  return (await res.text()).split('\n').find((line) => line.startsWith('dialguard_ari_connected '));
+}
+
 function secretForms(password: string): string[] {
   return [password, encodeURIComponent(password), Buffer.from(`${ARI_USER}:${password}`).toString('base64')];
 }
@@ -53,6 +59,7 @@ describe('dialguard serve with ARI', () => {
     const ready = await readyz(serve);
     expect(ready.code).toBe(200);
     expect(ready.body.checks).toEqual({ database: true, agi: true, ari: true });
+    expect(await ariConnectedMetric(serve)).toBe('dialguard_ari_connected 1');
   });
 
   it('authorizes a call sent to Stasis(dialguard,authorize,…)', async () => {
@@ -66,12 +73,14 @@ describe('dialguard serve with ARI', () => {
     await until(() => logLines(serve.output).some((l) => l.msg === 'ARI connection lost; reconnecting'), 5000, 'the lost log line');
     const down = await readyz(serve);
     expect(down.code).toBe(503);
-    expect(down.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false } });
+    expect(down.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false }, reasons: ['the ARI app is not connected to Asterisk'] });
+    expect(await ariConnectedMetric(serve)).toBe('dialguard_ari_connected 0');
     await sleep(1000);
     await asterisk.start();
     await asterisk.waitForConnection('dialguard', 5000);
     await until(() => logLines(serve.output).filter((l) => l.msg === 'ARI connected').length === 2, 5000, 'the second connected line');
     expect((await readyz(serve)).code).toBe(200);
+    expect(await ariConnectedMetric(serve)).toBe('dialguard_ari_connected 1');
     const changes = logLines(serve.output).filter((l) => typeof l.msg === 'string' && l.msg.startsWith('ARI '));
     expect(changes.map((l) => l.msg)).toEqual(['ARI connecting', 'ARI connected', 'ARI connection lost; reconnecting', 'ARI connected']);
   });
@@ -98,7 +107,7 @@ describe('dialguard serve with a wrong ARI password', () => {
       expect(errors).toHaveLength(1);
       expect(errors[0]?.msg).toMatch(/^ARI refused the credentials \(HTTP 401\)/);
       const ready = await readyz(serve);
-      expect(ready.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false } });
+      expect(ready.body).toEqual({ status: 'not ready', checks: { database: true, agi: true, ari: false }, reasons: ['the ARI app is not connected to Asterisk'] });
       // One request per attempt, 1 s then 2 s apart: no storm.
       expect(asterisk.requests.length).toBeLessThanOrEqual(3);
       expect(await serve.stop()).toBe(0);

@@ -82,6 +82,7 @@ describe('Stasis(dialguard,authorize,…)', () => {
     expect(await leaves(channel)).toBe('continued');
     expect(channel.vars()).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_LIMIT_MS: '0', DIALGUARD_CALL_ID: '' });
     expect(f.observer.errors).toEqual(['DG_ARI_UNKNOWN_COMMAND']);
+    expect(f.observer.guardErrors).toEqual(['ari']);
   });
 
   it('answers guard_error when the store cannot decide, and continues', async () => {
@@ -91,6 +92,7 @@ describe('Stasis(dialguard,authorize,…)', () => {
     expect(await leaves(channel)).toBe('continued');
     expect(channel.vars()).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error' });
     expect(f.observer.errors).toEqual(['DG_INTERNAL']);
+    expect(f.observer.guardErrors).toEqual(['ari']);
   });
 });
 
@@ -104,6 +106,7 @@ describe('the answer deadline (Asterisk waits in Stasis forever for a silent app
     expect(Date.now() - started).toBeLessThan(1000);
     expect(channel.vars()).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_LIMIT_MS: '0' });
     expect(f.observer.errors).toEqual(['DG_DEADLINE']);
+    expect(f.observer.guardErrors).toEqual(['ari']);
   });
 
   it('audits a decision that comes late, and gives its reservation back: the channel was told guard_error', async () => {

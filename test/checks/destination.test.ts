@@ -58,14 +58,19 @@ describe('destination check: countries', () => {
     });
   });
 
-  it('allows an international network number (no country) only with "*"', () => {
+  it('allows an international network number (no country) only with "*", and denies it by type otherwise, not by country', () => {
     const network = call('+883510012345678');
-    expect(check({ denyTypes: [], allowCountries: ['US', 'GB'] })(network)).toMatchObject({
+    expect(check({ denyTypes: [], allowCountries: ['US', 'GB'], allowHighRisk: true })(network)).toMatchObject({
       outcome: 'fail',
-      reason: 'destination_country_denied',
-      detail: '+883510012345678 belongs to no country (international network); only allowCountries "*" allows it',
+      reason: 'destination_type_denied',
+      detail: 'INTERNATIONAL_NETWORK +883510012345678 belongs to no country: only allowCountries "*" allows it',
     });
     expect(check({ denyTypes: [], allowCountries: ['*'], allowHighRisk: true })(network).outcome).toBe('pass');
+  });
+
+  it('judges a number of no country by its type and the high-risk list before asking for "*"', () => {
+    expect(check()(call('011881612345678'))).toMatchObject({ reason: 'destination_type_denied', detail: 'type SATELLITE is denied' });
+    expect(check({ denyTypes: [] })(call('011881612345678'))).toMatchObject({ reason: 'destination_high_risk', detail: 'high-risk destination: prefix +881' });
   });
 });
 

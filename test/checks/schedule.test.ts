@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CheckContext } from '../../src/engine/checks/check.js';
-import { compileSchedule, isValidTimezone, parseClock, windowProblem } from '../../src/engine/checks/schedule.js';
+import { compileSchedule } from '../../src/engine/checks/schedule.js';
+import { isValidTimezone, parseClock, windowProblem } from '../../src/policy/clock.js';
 import { EMPTY_USAGE } from '../../src/domain/usage.js';
 import type { NormalizedNumber } from '../../src/domain/number.js';
 import { ValidationError } from '../../src/errors.js';

@@ -1,9 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
+import { openGeoIp } from '../../src/geo/geoip.js';
+import { createGuard } from '../../src/guard/guard.js';
+import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -17,6 +20,12 @@ async function dialguard(...args: string[]) {
 
 let dir: string;
 let db: string;
+
+/** The guard `serve` would run on the test's database (US site, New York time). */
+function openGuard(path: string) {
+  const store = createSqliteStore({ path });
+  return { store, guard: createGuard({ store, homeCountry: 'US', timezone: 'America/New_York', geoip: openGeoIp() }) };
+}
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'dialguard-cli-'));
   db = join(dir, 'dialguard.db');
@@ -70,6 +79,21 @@ describe('dialguard check: the attacks of the design, on the embedded defaults',
     expect(saturday.decision.reason).toBe('outside_schedule');
     const tuesday = await checkJson('--ext', '1001', '--number', '011442079460000', '--source', '10.0.0.5:5060', '--at', '2026-11-17T10:00:00-05:00');
     expect(tuesday).toMatchObject({ status: 0, decision: { result: 'ALLOW', country: 'GB' } });
+  });
+
+  it('an Iridium satellite number is denied as a satellite number, not for a country it does not have', async () => {
+    const { status, decision } = await checkJson('--ext', '1001', '--number', '011881612345678', '--source', '10.0.0.5:5060');
+    expect(status).toBe(1);
+    expect(decision).toMatchObject({
+      result: 'DENY',
+      reason: 'destination_type_denied',
+      message: 'Call to satellite number +881612345678 denied: this type of number is not allowed',
+      e164: '+881612345678',
+      country: null,
+      numberType: 'SATELLITE',
+    });
+    const text = await dialguard('check', '--ext', '1001', '--number', '011883510012345678', '--source', '10.0.0.5:5060');
+    expect(text.stdout.split('\n')[0]).toBe('DENY destination_type_denied: Call to international network number +883510012345678 denied: this type of number is not allowed');
   });
 
   it('911 is allowed with reason emergency, from a locked-down foreign source', async () => {
@@ -157,6 +181,23 @@ describe('dialguard policy import and export', () => {
   });
 });
 
+describe('dialguard check reads the same state as the real decision', () => {
+  it('a reservation never settled no longer counts against maxConcurrent once it has expired', async () => {
+    writeFileSync(join(dir, 'p.json'), JSON.stringify({ defaults: { budget: { maxConcurrent: 1 } } }));
+    expect((await dialguard('policy', 'import', join(dir, 'p.json'))).status).toBe(0);
+    const at = Date.parse('2026-11-17T15:00:00Z');
+    const t = openGuard(db);
+    const call = (when: number) => ({ extension: '1001', dialled: '12125550123', source: '10.0.0.5:5060', origin: 'phone', at: new Date(when), transport: 'agi' as const });
+    expect((await t.guard.authorize(call(at))).result).toBe('ALLOW'); // Asterisk crashed: never settled
+    const check = (when: number) => checkJson('--ext', '1001', '--number', '12125550123', '--source', '10.0.0.5:5060', '--at', new Date(when).toISOString());
+    expect(await check(at + 60_000)).toMatchObject({ status: 1, decision: { reason: 'budget_concurrency' } });
+    const later = at + 2 * 3600_000;
+    expect(await check(later)).toMatchObject({ status: 0, decision: { result: 'ALLOW', reason: 'allowed' } });
+    expect((await t.guard.authorize(call(later))).result).toBe('ALLOW');
+    await t.store.close();
+  });
+});
+
 describe('the dialguard binary', () => {
   it('answers --help, and check exits 0 for ALLOW and 1 for DENY', () => {
     const run = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', '--db', db, ...args], { cwd: root, encoding: 'utf8' });
@@ -164,6 +205,12 @@ describe('the dialguard binary', () => {
     expect(run('--help').stdout).toContain('dialguard check');
     expect(run('check', '--ext', '1001', '--number', '911').status).toBe(0);
     expect(run('check', '--ext', '1001', '--number', '19002345678', '--source', '10.0.0.5').status).toBe(1);
+  });
+
+  it('answers --version with the package version, before and after a command', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+    expect(await dialguard('--version')).toEqual({ status: 0, stdout: version, stderr: '' });
+    expect(await dialguard('serve', '--version')).toEqual({ status: 0, stdout: version, stderr: '' });
   });
 });
 

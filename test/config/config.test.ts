@@ -49,8 +49,9 @@ describe('configuration', () => {
   });
 
   it.each([
-    [{ DIALGUARD_HOME_COUNTRY: 'XX' }, /home country "XX"/],
-    [{ DIALGUARD_TIMEZONE: 'Mars/Olympus' }, /not an IANA time zone/],
+    [{ DIALGUARD_HOME_COUNTRY: 'XX' }, /^DIALGUARD_HOME_COUNTRY="XX" is not an ISO 3166/],
+    [{ DIALGUARD_TIMEZONE: 'Mars/Olympus' }, /^DIALGUARD_TIMEZONE="Mars\/Olympus" is not an IANA time zone$/],
+    [{ DIALGUARD_LOG_LEVEL: 'verbose' }, /^DIALGUARD_LOG_LEVEL="verbose" is not a log level/],
     [{ DIALGUARD_AGI_LISTEN: 'localhost' }, /DIALGUARD_AGI_LISTEN="localhost" is not HOST:PORT/],
     [{ DIALGUARD_ANSWER_DEADLINE_MS: '-5' }, /DIALGUARD_ANSWER_DEADLINE_MS="-5" must be a positive whole number/],
   ])('refuses %j with a clear message', (env, message) => {
@@ -58,8 +59,8 @@ describe('configuration', () => {
   });
 
   it('refuses an unknown key or bad JSON in the file, naming the file', () => {
-    expect(() => loadConfig({ env: {}, configFile: file({ homeCountry: 'US', agiListn: 'x' }) })).toThrow(/unknown key\(s\) agiListn/);
-    expect(() => loadConfig({ env: {}, configFile: file('{ "homeCountry": ') })).toThrow(/dialguard\.json is not valid JSON/);
+    expect(() => loadConfig({ env: {}, configFile: file({ homeCountry: 'US', agiListn: 'x' }) })).toThrow(/^--config: the config file .*dialguard\.json has unknown key\(s\) agiListn$/);
+    expect(() => loadConfig({ env: { DIALGUARD_CONFIG: file('{ "homeCountry": ') } })).toThrow(/^DIALGUARD_CONFIG: the config file .*dialguard\.json is not valid JSON/);
   });
 
   it('ARI is on only when its URL is set, with the app name defaulting to dialguard', () => {

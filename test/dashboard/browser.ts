@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { repoRoot } from '../support/captures.js';
@@ -22,8 +22,19 @@ export const DASHBOARD_HEADERS = {
 /** The flags known to work here: without the networking ones Chromium keeps calling Google's hosts on a closed network. */
 const FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/** For requireDependency: what is missing when Chromium cannot be started. */
+export function chromiumMissing(): string | null {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return null;
+  } catch {
+    return `no executable Chromium at ${CHROMIUM}: apt-get install -y chromium (or set DIALGUARD_CHROMIUM)`;
+  }
+}
+
 export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set DIALGUARD_CHROMIUM)`);
+  const missing = chromiumMissing();
+  if (missing) throw new Error(missing);
   mkdirSync(ARTIFACTS, { recursive: true });
   // playwright-core gives each launch a fresh, empty user data directory.
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: FLAGS });

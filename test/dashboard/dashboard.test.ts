@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { authorizeEnv, playAsteriskSession } from '../support/asterisk-agi.js';
+import { requireDependency } from '../support/require-dependency.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
-import { ARTIFACTS, DASHBOARD_HEADERS, buildDashboard, launchChromium } from './browser.js';
+import { ARTIFACTS, DASHBOARD_HEADERS, buildDashboard, chromiumMissing, launchChromium } from './browser.js';
 
 /**
  * An administrator opens the dashboard of a real `dialguard serve` in headless Chromium.
@@ -56,7 +57,7 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('the dashboard in a browser', () => {
+describe.runIf(await requireDependency('Chromium', chromiumMissing))('the dashboard in a browser', () => {
   it('refuses a wrong token, then signs in with the admin token and keeps it for the tab', async () => {
     await page.goto(`${base}/`);
     await page.getByLabel('API token').fill('dg_wrong-token');

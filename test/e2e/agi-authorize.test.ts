@@ -119,13 +119,20 @@ describe('FastAGI /authorize against dialguard serve', () => {
     expect(vars(await authorize('busy', '13125550123')).DIALGUARD_REASON).toBe('budget_concurrency');
   });
 
-  it('answers an unknown path with DENY guard_error and logs it', async () => {
+  it('answers an unknown path with DENY guard_error, logs it and counts it for the guard_error alert', async () => {
+    const guardErrors = async (): Promise<string | undefined> => {
+      const res = await fetch(`http://127.0.0.1:${serve.httpPort}/metrics`, { headers: { authorization: `Bearer ${serve.adminToken}` } });
+      return (await res.text()).split('\n').find((line) => line.startsWith('dialguard_guard_errors_total{transport="agi"}'));
+    };
+    // At 0 before the first one: Prometheus's increase() then sees the first guard_error.
+    expect(await guardErrors()).toBe('dialguard_guard_errors_total{transport="agi"} 0');
     const env = authorizeEnv({ ext: '1001', number: '13125550123', source: LAN, origin: 'phone' }).map(([k, v]) =>
       k === 'agi_network_script' ? ([k, 'authorise'] as [string, string]) : ([k, v] as [string, string]),
     );
     const t = await playAsteriskSession({ port: serve.agiPort, env });
     expect(vars(t)).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_LIMIT_MS: '0' });
     expect(logLines(serve.output).some((l) => l.msg === 'AGI request for an unknown path')).toBe(true);
+    expect(await guardErrors()).toBe('dialguard_guard_errors_total{transport="agi"} 1');
   });
 
   it('logs one structured line per decision, without secrets', async () => {

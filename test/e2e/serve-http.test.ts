@@ -39,6 +39,18 @@ describe('dialguard serve on its embedded defaults', () => {
     expect(decision.decision).toMatchObject({ result: 'DENY', reason: 'destination_country_denied' });
     const metrics = await (await api('/metrics')).text();
     expect(metrics).toMatch(/dialguard_decisions_total\{[^}]*reason="destination_country_denied"[^}]*\} 1/);
+    // Without ARI configured there is no ARI state to alert on (deploy/prometheus/dialguard-rules.yml).
+    expect(metrics).not.toContain('dialguard_ari_connected');
+  });
+
+  it('locks and unlocks with Content-Type: application/json and no body, over real HTTP', async () => {
+    const json = { method: 'POST', headers: { 'content-type': 'application/json' } };
+    const lock = await api('/api/v1/extensions/1003/lock', json);
+    expect(lock.status).toBe(200);
+    expect(await lock.json()).toMatchObject({ lock: { reason: 'locked by admin token "admin"', actor: 'admin' } });
+    const unlock = await api('/api/v1/extensions/1003/unlock', json);
+    expect(unlock.status).toBe(200);
+    expect(await unlock.json()).toMatchObject({ lock: null, changed: true });
   });
 
   it('a locked extension over the API is denied over FastAGI', async () => {

@@ -131,3 +131,49 @@ describe('the decision engine on the secure defaults of a US site', () => {
     expect(decide('912125550123', { overrides: { numbering: { accessPrefix: '9' } } })).toMatchObject({ result: 'ALLOW', e164: '+12125550123' });
   });
 });
+
+describe('numbers of no country (satellite, international networks) are denied for what they are', () => {
+  const NETWORKS = [
+    { dialled: '011881612345678', e164: '+881612345678', kind: 'satellite number', type: 'SATELLITE' }, // Iridium
+    { dialled: '011870772123456', e164: '+870772123456', kind: 'satellite number', type: 'SATELLITE' }, // Inmarsat
+    { dialled: '+8821612345678', e164: '+8821612345678', kind: 'satellite number', type: 'SATELLITE' }, // Thuraya
+    { dialled: '011883510012345678', e164: '+883510012345678', kind: 'international network number', type: 'INTERNATIONAL_NETWORK' },
+    { dialled: '+979123456789', e164: '+979123456789', kind: 'international network number', type: 'PREMIUM_RATE' },
+    { dialled: '+80012345678', e164: '+80012345678', kind: 'international network number', type: 'INTERNATIONAL_NETWORK' },
+    { dialled: '+80812345678', e164: '+80812345678', kind: 'international network number', type: 'INTERNATIONAL_NETWORK' },
+  ] as const;
+
+  it.each(NETWORKS)('$dialled is a $kind denied by its type under the secure defaults', ({ dialled, e164, kind, type }) => {
+    const d = decide(dialled);
+    expect(d).toMatchObject({ result: 'DENY', reason: 'destination_type_denied', e164, country: null, numberType: type });
+    expect(d.message).toBe(`Call to ${kind} ${e164} denied: this type of number is not allowed`);
+  });
+
+  it('denies Iridium by the high-risk list when satellite numbers are not denied by type', () => {
+    const d = decide('011881612345678', { overrides: { destinations: { denyTypes: [] } } });
+    expect(d).toMatchObject({ result: 'DENY', reason: 'destination_high_risk' });
+    expect(d.message).toBe('Call to satellite number +881612345678 denied: the destination is on the high-risk list');
+  });
+
+  it('denies a network number by type, not by country, when neither its type nor the high-risk list denies it but allowCountries has no "*"', () => {
+    const d = decide('011881612345678', { overrides: { destinations: { denyTypes: [], allowHighRisk: true, allowCountries: ['US', 'GB'] } } });
+    expect(d).toMatchObject({ result: 'DENY', reason: 'destination_type_denied' });
+    expect(d.message).toBe('Call to satellite number +881612345678 denied: this type of number is not allowed');
+    expect(d.checks.find((c) => c.name === 'destination')?.detail).toBe('SATELLITE +881612345678 belongs to no country: only allowCountries "*" allows it');
+  });
+
+  it('never answers destination_country_denied or names a country for them, whatever the destination policy', () => {
+    const policies: PolicyOverrides[] = [];
+    for (const allowCountries of [['US'], ['US', 'GB'], ['*']])
+      for (const denyTypes of [undefined, [], ['SATELLITE'], ['INTERNATIONAL_NETWORK']])
+        for (const allowHighRisk of [false, true]) policies.push({ destinations: { allowCountries, allowHighRisk, ...(denyTypes ? { denyTypes } : {}) } });
+    for (const { dialled } of NETWORKS) {
+      for (const overrides of policies) {
+        const d = decide(dialled, { overrides });
+        expect(d.reason, `${dialled} ${JSON.stringify(overrides)}`).not.toBe('destination_country_denied');
+        expect(d.message).not.toMatch(/country/);
+        expect(d.message).toMatch(/satellite|international network/);
+      }
+    }
+  });
+});

@@ -25,10 +25,24 @@ describe('group commit of authorizations', () => {
     for (const d of decisions) expect((await t.store.getDecision(d.callId))?.result).toBe(d.result);
   });
 
-  it('splits a large burst into batches and answers every call', async () => {
+  it('splits a large burst into batches of at most maxBatch, in arrival order, and answers every call', async () => {
     t = await tempGuard({ defaults: { budget: { maxConcurrent: null } } });
-    const queue = createDecisionQueue(t.guard, 8);
+    // The real guard, with each transaction's calls recorded on the way through.
+    const batches: string[][] = [];
+    const original = t.guard.authorizeBatch.bind(t.guard);
+    const recording = {
+      ...t.guard,
+      authorizeBatch: (items: Parameters<typeof original>[0]) => {
+        batches.push(items.map((item) => item.request.extension));
+        return original(items);
+      },
+    };
+    const queue = createDecisionQueue(recording, 8);
     const decisions = await Promise.all(Array.from({ length: 50 }, (_, i) => queue.authorize(call(`e${i}`))));
+    expect(batches.map((b) => b.length)).toEqual([8, 8, 8, 8, 8, 8, 2]);
+    expect(batches.flat()).toEqual(Array.from({ length: 50 }, (_, i) => `e${i}`));
+    // Each caller got the decision made for its own call.
+    expect(await Promise.all(decisions.map(async (d) => (await t.store.getDecision(d.callId))?.extension))).toEqual(batches.flat());
     expect(decisions.every((d) => d.result === 'ALLOW')).toBe(true);
     expect(new Set(decisions.map((d) => d.callId)).size).toBe(50);
   });

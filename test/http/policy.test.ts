@@ -170,6 +170,31 @@ describe('locks', () => {
     expect(await call('POST', '/extensions/1001/lock', {})).toMatchObject({ status: 400, body: { details: [{ field: '/reason' }] } });
   });
 
+  it('locks and unlocks with no body, with or without a JSON content type; a lock without a body names the token', async () => {
+    t = await testApp();
+    // What curl -H 'content-type: application/json' and many HTTP clients send for a POST with no data.
+    for (const headers of [{ 'content-type': 'application/json' }, { 'content-type': 'application/json; charset=utf-8' }, {}]) {
+      const locked = await t.app.inject({ method: 'POST', url: '/api/v1/extensions/1001/lock', headers: { ...t.as(t.admin), ...headers } });
+      expect(locked.statusCode, JSON.stringify(headers)).toBe(200);
+      expect(locked.json()).toMatchObject({ ext: '1001', lock: { reason: 'locked by admin token "alice"', actor: 'alice' }, changed: true });
+      expect(await simulate('2125550123')).toMatchObject({ reason: 'extension_locked' });
+      const unlocked = await t.app.inject({ method: 'POST', url: '/api/v1/extensions/1001/unlock', headers: { ...t.as(t.admin), ...headers } });
+      expect(unlocked.statusCode, JSON.stringify(headers)).toBe(200);
+      expect(unlocked.json()).toMatchObject({ lock: null, changed: true });
+    }
+    expect((await call('GET', '/extensions/1001/history')).body?.items).toHaveLength(6);
+  });
+
+  it('an empty JSON body is still refused, with the field named, where a body is required', async () => {
+    t = await testApp();
+    const empty = await t.app.inject({ method: 'PUT', url: '/api/v1/circuit-breaker', headers: { ...t.as(t.admin), 'content-type': 'application/json' } });
+    expect(empty.statusCode).toBe(400);
+    expect(empty.json()).toMatchObject({ error: 'DG_VALIDATION' });
+    const blank = await t.app.inject({ method: 'POST', url: '/api/v1/extensions/1001/lock', headers: { ...t.as(t.admin), 'content-type': 'application/json' }, payload: ' ' });
+    expect(blank).toMatchObject({ statusCode: 400 });
+    expect(await t.store.getLock('1001')).toBeNull();
+  });
+
   it('replacing or deleting the policy never unlocks', async () => {
     t = await testApp();
     await call('POST', '/extensions/1001/lock', { reason: 'fraud' });

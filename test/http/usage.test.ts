@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecisionRequest } from '../../src/domain/decision.js';
+import { PROBE_INTERVAL_MS } from '../../src/http/routes/health.js';
 import { testApp, type TestApp } from './app-fixture.js';
 
 let t: TestApp;
@@ -32,6 +33,22 @@ describe('usage against the budgets', () => {
       activeCalls: { count: 1, limit: 3, calls: [{ callId: active.callId, e164: '+13125550123', limitSeconds: 3600, reservedCost: 1.2 }] },
     });
     expect((body.today as { date: string }).date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('a dry run, /usage and the real call agree once a reservation never settled has expired', async () => {
+    t = await testApp({ extensions: { '1001': { budget: { maxConcurrent: 1 } } } });
+    const stale = await call('2125550123', new Date(Date.now() - 2 * 3600_000)); // two hours ago, never settled
+    expect(stale.result).toBe('ALLOW');
+    const simulated = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/simulate',
+      headers: t.as(t.auditor),
+      payload: { ext: '1001', number: '2125550124', source: '10.0.0.5:5060' },
+    });
+    expect(simulated.json()).toMatchObject({ result: 'ALLOW', reason: 'allowed' });
+    expect((await read('/api/v1/usage/1001')).body).toMatchObject({ activeCalls: { count: 0, limit: 1, calls: [] } });
+    expect((await call('2125550124')).result).toBe('ALLOW');
+    expect((await read('/api/v1/usage/1001')).body).toMatchObject({ activeCalls: { count: 1, limit: 1 } });
   });
 
   it('shows an extension that never called as zero against the defaults', async () => {
@@ -93,10 +110,12 @@ describe('probes and metrics', () => {
     t.readiness.ari = true;
     const notListening = await t.app.inject({ url: '/readyz' });
     expect(notListening.statusCode).toBe(503);
-    expect(notListening.json()).toEqual({ status: 'not ready', checks: { database: true, agi: false, ari: true } });
+    expect(notListening.json()).toEqual({ status: 'not ready', checks: { database: true, agi: false, ari: true }, reasons: ['FastAGI is not listening'] });
     t.readiness.agi = true;
     t.store.close();
-    expect((await t.app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'not ready', checks: { database: false } });
+    // The database is probed at most once a second.
+    await new Promise((resolve) => setTimeout(resolve, PROBE_INTERVAL_MS));
+    expect((await t.app.inject({ url: '/readyz' })).json()).toMatchObject({ status: 'not ready', checks: { database: false }, reasons: [expect.stringMatching(/^the database cannot be written: /)] });
   });
 
   it('exposes decisions, latency, active reservations, settlements and errors to Prometheus', async () => {

@@ -1,15 +1,15 @@
 /**
- * A second guard process for the atomicity tests: opens the same database file, says
- * "ready", waits for "go" on stdin, then authorizes COUNT calls as fast as it can and prints
- * one JSON line with the results.
+ * A second guard process for the atomicity tests of the store contract: opens the database
+ * (DIALGUARD_DB, any store `openStore` knows), says "ready", waits for "go" on stdin, then
+ * authorizes COUNT calls as fast as it can and prints one JSON line with the results.
  */
 import { createInterface } from 'node:readline';
 import { openGeoIp } from '../../src/geo/geoip.js';
 import { createGuard } from '../../src/guard/guard.js';
-import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { openStore } from '../../src/store/open-store.js';
 
-const [dbPath, countText, number, worker] = process.argv.slice(2) as [string, string, string, string];
-const store = createSqliteStore({ path: dbPath, busyTimeoutMs: 5000 });
+const [database, countText, number, worker] = process.argv.slice(2) as [string, string, string, string];
+const store = await openStore({ database, lockWaitMs: 5000, reservationGraceSeconds: 300 });
 const guard = createGuard({ store, homeCountry: 'US', timezone: 'America/New_York', geoip: openGeoIp() });
 
 process.stdout.write('ready\n');

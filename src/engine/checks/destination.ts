@@ -16,11 +16,15 @@ type BlockedBy = 'policy' | 'site-wide list';
 
 /**
  * Where a call may go. Failures in order of precedence: a blocked prefix, a denied country,
- * a country not allowed (a number of an international network has no country and passes
- * only `"*"`), a denied number type, then the high-risk list unless `allowHighRisk`.
+ * a country not allowed, a denied number type, then the high-risk list unless `allowHighRisk`.
  * The high-risk list applies to international calls only: a site's own country is never
  * "high-risk" to it. Skips invalid numbers (the number check denies them) and numbers with
  * no E.164 form (emergency numbers, allowed before this check).
+ *
+ * A number of an international network (satellite, +882/+883, +800…) has no country, so no
+ * country rule can name it: it is judged by its type and the high-risk list, and when both
+ * let it through only `"*"` allows it, denied as `destination_type_denied` otherwise. A
+ * country reason would tell the admin to allow a country that does not exist.
  */
 export function compileDestinationCheck(destinations: Policy['destinations'], lists: DestinationLists): Check {
   const blocked = compileBlockedPrefixes(destinations.blockedPrefixes, lists.blockedPrefixes);
@@ -40,17 +44,16 @@ export function compileDestinationCheck(destinations: Policy['destinations'], li
     if (n.country !== null && denied.has(n.country)) {
       return fail('destination', 'destination_country_denied', `country ${n.country} is denied`);
     }
-    if (!allowAny && (n.country === null || !allowed.has(n.country))) {
-      const detail =
-        n.country === null
-          ? `${n.e164} belongs to no country (international network); only allowCountries "*" allows it`
-          : `country ${n.country} is not in allowCountries`;
-      return fail('destination', 'destination_country_denied', detail);
+    if (n.country !== null && !allowAny && !allowed.has(n.country)) {
+      return fail('destination', 'destination_country_denied', `country ${n.country} is not in allowCountries`);
     }
     const type = n.type ?? 'UNKNOWN';
     if (deniedTypes.has(type)) return fail('destination', 'destination_type_denied', `type ${type} is denied`);
     const risk = highRisk && n.international ? highRisk(n) : null;
     if (risk) return fail('destination', 'destination_high_risk', `high-risk destination: ${risk}`);
+    if (n.country === null && !allowAny) {
+      return fail('destination', 'destination_type_denied', `${type} ${n.e164} belongs to no country: only allowCountries "*" allows it`);
+    }
     return pass('destination', `${n.country ?? n.e164} ${type} is allowed`);
   };
 }

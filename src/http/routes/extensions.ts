@@ -8,6 +8,7 @@ import type { ExtensionRecord, PolicyChange, PolicyStore, StoredPolicySet } from
 import type { UsageStore } from '../../store/roles/usage.js';
 import { actor } from '../authentication.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
+import { jsonBodyParser } from '../json-body.js';
 import { ERROR_RESPONSES, notFound } from '../errors.js';
 import { checkExtensionPolicy } from '../policy-checks.js';
 import { checkIfMatch, etag } from '../preconditions.js';
@@ -68,7 +69,7 @@ export interface ExtensionRoutesDeps {
 }
 
 export const extensionRoutes: FastifyPluginAsyncTypebox<ExtensionRoutesDeps> = async (app, { guard, policies, locks, usage: usageStore }) => {
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
+  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, jsonBodyParser(app));
 
   const view = async (ext: string, record: ExtensionRecord | null) => {
     const [stored, lock] = await Promise.all([policies.loadPolicySet(), locks.getLock(ext)]);
@@ -253,8 +254,15 @@ export const extensionRoutes: FastifyPluginAsyncTypebox<ExtensionRoutesDeps> = a
         summary: 'Lock an extension: every call but emergency numbers gets extension_locked',
         tags: ['extensions'],
         params: ExtParams,
-        body: Type.Object({ reason: Type.String({ minLength: 1, maxLength: 500 }) }, { additionalProperties: false }),
+        body: Type.Object(
+          { reason: Type.String({ minLength: 1, maxLength: 500 }) },
+          { additionalProperties: false, description: 'optional: with no body at all, the reason is `locked by admin token "NAME"`' },
+        ),
         response: { 200: LockResultSchema, ...ERROR_RESPONSES },
+      },
+      // Before validation, so that a request with no body (what a quick curl sends) still records who locked it.
+      preValidation: async (request) => {
+        request.body ??= { reason: `locked by admin token "${actor(request)}"` };
       },
     },
     async (request) => {

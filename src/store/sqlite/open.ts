@@ -1,7 +1,7 @@
-import { mkdirSync } from 'node:fs';
+import { accessSync, constants, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { StoreError } from '../../errors.js';
+import { causeText, StoreError } from '../../errors.js';
 import { migrate } from './migrations.js';
 
 export interface OpenOptions {
@@ -11,20 +11,47 @@ export interface OpenOptions {
   manualCheckpoints?: boolean;
 }
 
+/**
+ * Opens (creating it and its folder if need be) and migrates the database. Every failure is a
+ * StoreError of one line naming the file or folder and the cause.
+ */
 export function openDatabase(path: string, options: OpenOptions): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  let db: Database.Database;
+  const folder = dirname(path);
+  if (path !== ':memory:') {
+    try {
+      mkdirSync(folder, { recursive: true });
+    } catch (err) {
+      throw new StoreError(`cannot create the database folder ${folder}: ${causeText(err)}`, { cause: err });
+    }
+  }
+  let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs });
+    db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode loses at most the last commits on power loss, never consistency; FULL
+    // would add an fsync to every decision.
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    if (options.manualCheckpoints) db.pragma('wal_autocheckpoint = 0');
+    migrate(db);
+    return db;
   } catch (err) {
-    throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`, { cause: err });
+    db?.close();
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`cannot open the database ${path}: ${causeText(err)}${folderProblem(folder)}`, { cause: err });
   }
-  db.pragma('journal_mode = WAL');
-  // NORMAL in WAL mode loses at most the last commits on power loss, never consistency; FULL
-  // would add an fsync to every decision.
-  db.pragma('synchronous = NORMAL');
-  db.pragma('foreign_keys = ON');
-  if (options.manualCheckpoints) db.pragma('wal_autocheckpoint = 0');
-  migrate(db);
-  return db;
+}
+
+/**
+ * SQLite says "unable to open database file" whether the folder is read-only, not ours or
+ * gone; WAL mode needs to create files beside the database, so the folder's own answer names
+ * the cause.
+ */
+function folderProblem(folder: string): string {
+  try {
+    accessSync(folder, constants.W_OK);
+    return '';
+  } catch (err) {
+    return ` (its folder: ${causeText(err)})`;
+  }
 }

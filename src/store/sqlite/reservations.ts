@@ -41,8 +41,8 @@ export interface NewReservation {
 
 /**
  * Reservations and the running totals they feed. Every method runs inside the caller's
- * write transaction; the totals make a usage read two index lookups, however many calls
- * are on record.
+ * transaction; the totals make a usage read a few index lookups, however many calls are on
+ * record.
  */
 export function createReservationRepository(db: Database) {
   const s = {
@@ -57,7 +57,9 @@ export function createReservationRepository(db: Database) {
        ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros, seconds = seconds + excluded.seconds`,
     ),
     active: db.prepare<[string], number>(`SELECT active FROM active_calls WHERE ext = ?`).pluck(),
-    overdue: db.prepare<[string, number], number>(`SELECT COUNT(*) FROM reservations WHERE ext = ? AND status = 'active' AND expires_at <= ?`).pluck(),
+    overdue: db
+      .prepare<[string, number], number>(`SELECT COUNT(*) FROM reservations WHERE ext = ? AND status = 'active' AND expires_at <= ?`)
+      .pluck(),
     addActive: db.prepare<[string, number]>(
       `INSERT INTO active_calls (ext, active) VALUES (?, ?) ON CONFLICT (ext) DO UPDATE SET active = active + excluded.active`,
     ),
@@ -96,9 +98,10 @@ export function createReservationRepository(db: Database) {
     },
 
     /**
-     * The extension's usage. With `overdueAt`, reservations overdue then count as expired
-     * whether or not `expireDue` has run (a read that writes nothing sees what a decision
-     * would); without it the caller has just expired them, and one lookup is saved.
+     * Expiry is a condition of the read, not only of a write: a reservation past its expiry at
+     * `overdueAt` holds no slot even before a write has marked it expired, so a dry run, the
+     * usage API and a real decision at the same time see the same calls in progress. Without
+     * it the caller has just expired them (`expireDue`), and one lookup is saved.
      */
     usage(ext: string, periods: Periods, overdueAt?: number): UsageSnapshot {
       const day = s.total.get(ext, `d:${periods.day}`);

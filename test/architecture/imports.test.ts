@@ -1,0 +1,44 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/captures.js';
+
+const SRC = resolve(repoRoot, 'src');
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith('.ts') ? [path] : [];
+  });
+}
+
+/** Every import of every file under src: `from '…'`, `import '…'` and `import('…')`, type-only ones included. */
+const IMPORT = /(?:\bfrom\s*|\bimport\s*\(?\s*)'([^']+)'/g;
+const imports = sourceFiles(SRC).flatMap((file) => {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(IMPORT)].map(([, specifier]) => {
+    const spec = specifier as string;
+    const target = spec.startsWith('.') ? relative(SRC, resolve(dirname(file), spec)) : spec;
+    return { from: relative(SRC, file), spec, target };
+  });
+});
+
+const inside = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
+const show = (found: typeof imports): string[] => found.map((i) => `${i.from} imports ${i.spec}`);
+
+describe('layers: nothing imports upward', () => {
+  it('src/domain imports nothing but src/domain', () => {
+    expect(show(imports.filter((i) => inside(i.from, 'domain') && !inside(i.target, 'domain')))).toEqual([]);
+  });
+
+  it.each(['store', 'numbers', 'policy', 'rates', 'fraud', 'net'])('src/%s imports neither the engine nor the shell around it', (layer) => {
+    const above = ['engine', 'guard', 'http', 'agi', 'ari', 'cli', 'web', 'alerts', 'server.ts', 'runtime.ts'];
+    expect(show(imports.filter((i) => inside(i.from, layer) && above.some((dir) => inside(i.target, dir))))).toEqual([]);
+  });
+
+  it('no module outside src/store knows which database is behind the roles', () => {
+    const database = (i: (typeof imports)[number]) => i.spec === 'better-sqlite3' || i.spec === 'pg' || inside(i.target, 'store/sqlite') || inside(i.target, 'store/postgres');
+    expect(show(imports.filter((i) => !inside(i.from, 'store') && database(i)))).toEqual([]);
+  });
+});
