@@ -25,21 +25,27 @@ describe('DIALGUARD_DB picks the store', () => {
     expect(existsSync(join(dir, 'dialguard.db'))).toBe(true);
   });
 
-  it.each(['postgres://dialguard:s3cret@db.example:5432/dialguard', 'postgresql://db.example/dialguard', 'POSTGRES://db.example/dialguard'])(
-    'a PostgreSQL URL (%s) is refused with a ConfigError until that store exists, and no file is made',
+  // 127.0.0.1:1 refuses at once: which store was opened shows in what fails, with no server and no DNS.
+  it.each(['postgres://dialguard:s3cret@127.0.0.1:1/dialguard', 'postgresql://dialguard:s3cret@127.0.0.1:1/dialguard', 'POSTGRES://dialguard:s3cret@127.0.0.1:1/dialguard'])(
+    'a PostgreSQL URL (%s) opens the PostgreSQL store, and no file is made',
     async (url) => {
-      await expect(openStore(options(url))).rejects.toMatchObject({ code: 'DG_CONFIG', message: expect.stringContaining('PostgreSQL store not available') });
+      const error = await openStore(options(url)).then(
+        () => null,
+        (err: unknown) => err as Error & { code: string },
+      );
+      expect(error).toMatchObject({ code: 'DG_STORE', message: expect.stringMatching(/^cannot open database postgres(ql)?:\/\/dialguard:\*\*\*@127\.0\.0\.1:1\/dialguard: connect ECONNREFUSED/i) });
+      expect(error?.message).not.toContain('s3cret');
       // A URL must never become an SQLite file named after it.
       expect(existsSync('postgres:')).toBe(false);
       expect(existsSync('postgresql:')).toBe(false);
     },
   );
 
-  it('a command given a PostgreSQL URL says so in one line naming DIALGUARD_DB, without the password', async () => {
+  it('a command given a PostgreSQL URL it cannot reach says so in one line naming DIALGUARD_DB, without the password', async () => {
     const err: string[] = [];
-    const status = await main(['--db', 'postgres://dialguard:s3cret@db.example/dialguard', 'token', 'list'], { out: () => undefined, err: (t) => err.push(t) });
+    const status = await main(['--db', 'postgres://dialguard:s3cret@127.0.0.1:1/dialguard', 'token', 'list'], { out: () => undefined, err: (t) => err.push(t) });
     expect(status).toBe(2);
-    expect(err).toEqual(['dialguard: DIALGUARD_DB: PostgreSQL store not available in this build (a file path selects SQLite)']);
+    expect(err).toEqual(['dialguard: DIALGUARD_DB: cannot open database postgres://dialguard:***@127.0.0.1:1/dialguard: connect ECONNREFUSED 127.0.0.1:1']);
     expect(existsSync('postgres:')).toBe(false);
   });
 

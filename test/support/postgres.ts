@@ -8,20 +8,23 @@ import { requireDependency } from './require-dependency.js';
  */
 export const needPostgres = (): Promise<boolean> => requireDependency('PostgreSQL', postgresMissing);
 
-export interface PostgresDatabase {
-  /** The URL of this file's own, empty database, set before the file's tests run. */
-  readonly url: string;
-  /** The server the database is on (its `postgres` database may create more). */
+export interface PostgresServer {
+  /** A role on the run's (or this file's) server that may create databases, on its `postgres` database; set before the file's tests run. */
   readonly serverUrl: string;
 }
 
+export interface PostgresDatabase extends PostgresServer {
+  /** The URL of this file's own, empty database, set before the file's tests run. */
+  readonly url: string;
+}
+
 /**
- * A database of this test file's own on the run's cluster (DIALGUARD_TEST_POSTGRES_URL), or on a
- * cluster started for this file when the run has none; dropped (and that cluster stopped) after.
+ * The run's cluster (DIALGUARD_TEST_POSTGRES_URL, started by .ci/run), or a cluster started for
+ * this file when the run has none (stopped after it).
  */
-export function usePostgresDatabase(): PostgresDatabase {
+export function usePostgresServer(): PostgresServer {
   let cluster: PostgresCluster | null = null;
-  const state = { url: '', serverUrl: '' };
+  const state = { serverUrl: '' };
   beforeAll(async () => {
     const shared = process.env.DIALGUARD_TEST_POSTGRES_URL;
     if (shared) {
@@ -30,11 +33,25 @@ export function usePostgresDatabase(): PostgresDatabase {
       cluster = await startCluster();
       state.serverUrl = cluster.url;
     }
-    state.url = await createDatabase(state.serverUrl);
+  }, 60_000);
+  afterAll(() => cluster?.destroy(), 60_000);
+  return state;
+}
+
+/** A database of this test file's own on usePostgresServer's server, dropped after the file. */
+export function usePostgresDatabase(): PostgresDatabase {
+  const server = usePostgresServer();
+  const state = {
+    url: '',
+    get serverUrl(): string {
+      return server.serverUrl;
+    },
+  };
+  beforeAll(async () => {
+    state.url = await createDatabase(server.serverUrl);
   }, 60_000);
   afterAll(async () => {
     if (state.url) await dropDatabase(state.url);
-    cluster?.destroy();
   }, 60_000);
   return state;
 }
