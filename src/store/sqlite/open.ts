@@ -11,6 +11,8 @@ export interface OpenOptions {
   manualCheckpoints?: boolean;
 }
 
+export const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
+
 export function openDatabase(path: string, options: OpenOptions): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   let db: Database.Database;
@@ -24,6 +26,8 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
   // would add an fsync to every decision.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
+  // A restart reuses the WAL from its start but leaves the file at its largest: cut it back to this.
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
   if (options.manualCheckpoints) db.pragma('wal_autocheckpoint = 0');
   migrate(db);
   return db;
