@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
+import { startRetention } from './store/sqlite/retention.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/store.js';
 
@@ -14,7 +15,7 @@ export interface Runtime {
 }
 
 export interface RuntimeOptions {
-  /** A long-running server: checkpoint the WAL from a worker thread, off the decision path. */
+  /** A long-running server: checkpoint the WAL from a worker thread and prune the audit, both off the decision path. */
   server?: boolean;
   logger?: Logger;
 }
@@ -33,5 +34,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     logger: options.logger,
   });
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
-  return { config, store, guard, close: () => store.close() };
+  const retention = options.server ? startRetention({ path: config.dbPath, days: config.auditRetentionDays, logger: options.logger }) : null;
+  const close = async (): Promise<void> => {
+    await retention?.stop();
+    await store.close();
+  };
+  return { config, store, guard, close };
 }

@@ -40,6 +40,8 @@ export interface Config {
   /** Addresses or CIDRs that may connect to FastAGI; null: loopback only when bound to loopback, else anyone. */
   agiAllowFrom: string[] | null;
   reservationGraceSeconds: number;
+  /** Decisions (and their settlements, old alerts) older than this many days are pruned; 0 keeps them forever. */
+  auditRetentionDays: number;
   logLevel: string;
   ari: AriConfig | null;
   adminToken: string | null;
@@ -58,13 +60,14 @@ interface FileConfig {
   agiMaxConnections?: number;
   agiAllowFrom?: string[];
   reservationGraceSeconds?: number;
+  auditRetentionDays?: number;
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
   alerts?: { webhooks?: string[] | string; secret?: string; timeoutMs?: number; maxAttempts?: number; retryBaseMs?: number };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'auditRetentionDays', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -74,6 +77,8 @@ export const DEFAULTS = {
   answerDeadlineMs: 500,
   agiMaxConnections: 1024,
   reservationGraceSeconds: 300,
+  // A year of audit, and a month to spare.
+  auditRetentionDays: 400,
   logLevel: 'info',
   ariApp: 'dialguard',
   alertTimeoutMs: 5000,
@@ -121,6 +126,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
       pick('DIALGUARD_RESERVATION_GRACE_SECONDS', fc.reservationGraceSeconds, String(DEFAULTS.reservationGraceSeconds)),
     ),
+    auditRetentionDays: retentionDays(pick('DIALGUARD_AUDIT_RETENTION_DAYS', fc.auditRetentionDays, String(DEFAULTS.auditRetentionDays))),
     logLevel: pick('DIALGUARD_LOG_LEVEL', fc.logLevel, DEFAULTS.logLevel),
     adminToken: pick('DIALGUARD_ADMIN_TOKEN', fc.adminToken, '') || null,
     ari: ariUrl
@@ -197,6 +203,13 @@ function allowList(fromEnv: string | undefined, fromFile: string[] | undefined):
 function positiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}="${value}" must be a positive whole number`);
+  return n;
+}
+
+/** A century at most: the cutoff stays a date. */
+function retentionDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 36_500) throw new ConfigError(`DIALGUARD_AUDIT_RETENTION_DAYS="${value}" must be a whole number of days from 0 (keep forever) to 36500`);
   return n;
 }
 
