@@ -11,7 +11,7 @@ export interface OpenOptions {
   manualCheckpoints?: boolean;
 }
 
-export const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
+const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
 
 export function openDatabase(path: string, options: OpenOptions): Database.Database {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });

@@ -50,9 +50,9 @@ export interface PruneOptions {
   stopped?: () => boolean;
 }
 
-export const DEFAULT_BATCH_ROWS = 200;
-export const DEFAULT_PAUSE_MS = 20;
-export const DEFAULT_INTERVAL_MS = HOUR_MS;
+const DEFAULT_BATCH_ROWS = 200;
+const DEFAULT_PAUSE_MS = 20;
+const DEFAULT_INTERVAL_MS = HOUR_MS;
 const DAY_MS = 86_400_000;
 
 /** One transaction's work: what it deleted, and whether its step has nothing more to delete. */
