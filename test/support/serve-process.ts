@@ -76,7 +76,8 @@ export async function startServe(dbPath: string, env: Record<string, string> = {
     adminToken: tokenLine ? (tokenLine.split(': ').pop() ?? null) : null,
     output,
     async stop() {
-      if (child.exitCode !== null) return child.exitCode;
+      // Exited already (by itself, or killed by a signal): nothing to wait for.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];
       return code;
