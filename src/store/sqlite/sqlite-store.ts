@@ -38,7 +38,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     manualCheckpoints: options.checkpointIntervalMs !== undefined,
   });
-  const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(options.path, options.checkpointIntervalMs, options.logger);
+  const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(db, options.path, options.checkpointIntervalMs, options.logger);
   const policies = createPolicyRepository(db);
   const reservations = createReservationRepository(db);
   const audit = createAuditRepository(db);
