@@ -1,7 +1,8 @@
 /**
  * npm run bench: dialguard serve against a null FastAGI responder, in the same run, on this
  * machine. Prints decisions/s and latency for both, the ratio, the guard's RSS before and
- * after 100,000 decisions (reservations left active), and the CPU each side used.
+ * after 100,000 decisions (reservations left active), the WAL's largest size over those
+ * decisions, and the CPU each side used.
  *
  * Then a burst of connections opened at once against guards with the shipped session cap and
  * listen backlog (connection-flood.ts).
@@ -22,6 +23,7 @@ import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { authorizeEnv } from '../../test/support/asterisk-agi.js';
 import { percentile, runFixedRate, runMaxRate, type RunResult } from './asterisk-load.js';
 import { floodRows, runConnectionFlood } from './connection-flood.js';
+import { sampleWal } from './wal-size.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -227,6 +229,7 @@ const rssBefore = rssMb(pid);
 const blocks: number[] = [];
 const blockPeaks: number[] = [];
 const BLOCK = 10_000;
+const wal = sampleWal(dbPath);
 for (let done = 0; done < RSS_DECISIONS; done += BLOCK) {
   let peak = rssMb(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 200);
@@ -236,6 +239,7 @@ for (let done = 0; done < RSS_DECISIONS; done += BLOCK) {
   blockPeaks.push(Math.round(Math.max(peak, rssMb(pid))));
 }
 const rssAfter = rssMb(pid);
+const walPeakMb = wal.stop();
 const activeReservations = readActive(dbPath);
 
 await stop(guard);
@@ -262,6 +266,7 @@ const summary = {
   peakGrowthFirstToLastBlockMb: (blockPeaks.at(-1) ?? 0) - (blockPeaks[0] ?? 0),
   activeReservations,
   decisionsPerSecondPer10k: blocks,
+  walPeakMb: +walPeakMb.toFixed(1),
 };
 process.stdout.write(
   [
@@ -270,6 +275,7 @@ process.stdout.write(
     `guard/null p99 at ${RATE}/s: ${summary.p99RatioAt200} (target <= 2)`,
     `guard RSS ${summary.rssBeforeMb} MB -> ${summary.rssAfterMb} MB over ${RSS_DECISIONS} decisions (${summary.rssGrowthMb} MB); peak per block of ${BLOCK}: ${blockPeaks.join(', ')} MB, first to last ${summary.peakGrowthFirstToLastBlockMb} MB (target < 20); ${summary.activeReservations} reservations active`,
     `decisions/s per block of ${BLOCK} as reservations pile up: ${blocks.join(', ')}`,
+    `WAL largest over ${RSS_DECISIONS} decisions at maximum rate: ${summary.walPeakMb} MB (target <= 64)`,
     '',
   ].join('\n'),
 );
