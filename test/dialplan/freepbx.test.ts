@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DialOutcome } from '../support/dialplan/applications.js';
 import { loadDialplan, type ConfigFiles } from '../support/dialplan/conf.js';
-import { runCall, type CallResult } from '../support/dialplan/pbx.js';
+import { placeCall, type CallRecord } from '../support/dialplan/pbx.js';
 import { repoRoot } from '../support/captures.js';
 import { seedPolicy } from '../support/seed.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
@@ -60,25 +60,21 @@ interface Call {
   files?: ConfigFiles;
 }
 
-function call({ version, dialled, ampuser, dial, agi, files }: Call): Promise<CallResult> {
-  return runCall({
+function call({ version, dialled, ampuser, dial, agi, files }: Call): Promise<CallRecord> {
+  return placeCall({
     dialplan: loadDialplan('extensions.conf', files ?? etcAsterisk(version)),
     appMacro: version === 16,
-    channel: { name: `PJSIP/${ampuser}-00000001`, endpoint: ampuser, remoteAddr: LAN, callerId: { num: ampuser, name: 'Alice' }, variables: { AMPUSER: ampuser } },
-    start: { context: 'outrt-1', exten: dialled },
+    channel: { tech: 'PJSIP', endpoint: ampuser, remoteAddr: LAN, callerId: { num: ampuser, name: 'Alice' } },
+    variables: { AMPUSER: ampuser },
+    context: 'outrt-1',
+    exten: dialled,
     globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}` },
-    dial: (attempt) => (dial ? dial(attempt.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
+    dial: (request) => (dial ? dial(request.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
   });
 }
 
-/**
- * The WARNING lines of a call, less the one the shipped [dialguard-authorize] logs today on
- * every PJSIP call (${CHANNEL(recvip)} is expanded before ExecIf looks at its condition:
- * shared/asterisk/dialplan-deadline.md (b)).
- */
-const warnings = (r: CallResult) => r.warnings.filter((w) => w !== "WARNING func_channel.c: Unknown or unavailable item requested: 'recvip'");
-const authorizations = (r: CallResult) => r.agi.filter((a) => a.url.endsWith('/authorize'));
-const settlements = (r: CallResult) => r.agi.filter((a) => a.url.endsWith('/settle'));
+const authorizations = (r: CallRecord) => r.agi.filter((a) => a.url.endsWith('/authorize'));
+const settlements = (r: CallRecord) => r.agi.filter((a) => a.url.endsWith('/settle'));
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -117,40 +113,40 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
       options: 'TiL(3600000:60000:30000)b(func-apply-sipheaders^s^1,(1))',
       at: { context: version === 16 ? 'macro-dialout-trunk' : 'trunk-dial-with-exten' },
     });
-    expect(r.dials[0]?.variables).toMatchObject({ OUTNUM: '13125550123', DIAL_NUMBER: '13125550123', 'TIMEOUT(absolute)': '3905' });
+    expect(r.dials[0]?.variables).toMatchObject({ OUTNUM: '13125550123', DIAL_NUMBER: '13125550123' });
     expect(r.dials[0]?.variables.PREDIAL_HOOK_RET).toBeUndefined();
+    // The backstop: the limit plus the Trunk Dial Timeout plus 5 s, armed by the hook, running during Dial.
+    expect(r.timeouts.at(-1)).toMatchObject({ value: '3905', at: expect.stringMatching(/^s@dialguard-freepbx-trunk:/) });
+    expect(r.dials[0]?.absoluteTimeoutS).toBeGreaterThan(3900);
     // Answered 42 s; the caller hangs up after the bridge, the handler settles the real duration.
-    expect(r.handlersRun).toEqual(['dialguard-hangup,s,1']);
+    expect(r.handlers.map((h) => h.location)).toEqual(['dialguard-hangup,s,1']);
     const callId = authorize?.variables.get('DIALGUARD_CALL_ID');
     expect(settlements(r).map((s) => [s.args, s.deadChannel])).toEqual([[[callId, '42', 'ANSWER'], true]]);
-    expect(r.channel.get('DIALGUARD_SETTLED')).toBe(`settled ${callId}`);
-    expect(warnings(r)).toEqual([]);
+    expect(r.finalVariables.DIALGUARD_SETTLED).toBe(`settled ${callId}`);
+    expect(r.warnings).toEqual([]);
   });
 
   it('on a DENY sets BYPASS and rejects the call with cause 21: no trunk is dialled, the next one is not tried', async () => {
     const ext = `${version}02`;
     const r = await call({ version, dialled: '9011442079460000', ampuser: ext });
     expect(authorizations(r).map((a) => a.args)).toEqual([[ext, '011442079460000', LAN, 'phone']]);
-    expect(r.channel.get('DIALGUARD_REASON')).toBe('destination_country_denied');
+    expect(r.finalVariables.DIALGUARD_REASON).toBe('destination_country_denied');
     expect(r.dials).toEqual([]);
-    expect(r.channel.get('PREDIAL_HOOK_RET')).toBe('BYPASS');
+    expect(r.finalVariables.PREDIAL_HOOK_RET).toBe('BYPASS');
     expect(r.hangupCause).toBe(21);
     expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
-    expect(r.log).toContain(`VERBOSE app_verbose.c: dialguard denied 011442079460000 for ${ext} on PJSIP/${ext}-00000001: destination_country_denied (${r.channel.get('DIALGUARD_MESSAGE')})`);
+    expect(r.log).toContain(`VERBOSE app_verbose.c: dialguard denied 011442079460000 for ${ext} on PJSIP/${ext}-00000001: destination_country_denied (${r.finalVariables.DIALGUARD_MESSAGE})`);
     expect(r.log.some((l) => l.startsWith('VERBOSE res_agi.c: agi://') && l.includes('dialguard: DENY destination_country_denied'))).toBe(true);
-    expect(r.handlersRun).toEqual([]);
+    expect(r.handlers).toEqual([]);
   });
 
   it('fails closed when the guard is down: guard_error, BYPASS, cause 21, no Dial', async () => {
     const port = await closedPort();
     const r = await call({ version, dialled: '93125550123', ampuser: `${version}03`, agi: `agi://127.0.0.1:${port}` });
-    expect(r.channel.get('AGISTATUS')).toBe('FAILURE');
-    expect(r.channel.get('DIALGUARD_RESULT')).toBe('DENY');
-    expect(r.channel.get('DIALGUARD_REASON')).toBe('guard_error');
-    expect(r.channel.get('PREDIAL_HOOK_RET')).toBe('BYPASS');
+    expect(r.finalVariables).toMatchObject({ AGISTATUS: 'FAILURE', DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', PREDIAL_HOOK_RET: 'BYPASS' });
     expect(r.dials).toEqual([]);
     expect(r.hangupCause).toBe(21);
-    expect(warnings(r)).toEqual([
+    expect(r.warnings).toEqual([
       `WARNING res_agi.c: Connecting to '127.0.0.1:${port}' failed for url 'agi://127.0.0.1:${port}/authorize': Connection refused`,
       "WARNING res_agi.c: Couldn't connect to any host.  FastAGI failed.",
       expect.stringMatching(/^WARNING Ext\. s:\d+ @ dialguard-authorize: dialguard did not answer \(AGISTATUS=FAILURE\)/),
@@ -175,7 +171,7 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
     ]);
     expect(settlements(r).map((s) => s.args.slice(1))).toEqual([['', 'CHANUNAVAIL'], ['7', 'ANSWER']]);
     expect(settlements(r).map((s) => s.variables.get('DIALGUARD_SETTLED'))).toEqual([`settled ${first}`, `settled ${second}`]);
-    expect(r.handlersRun).toEqual(['dialguard-hangup,s,1']);
+    expect(r.handlers.map((h) => h.location)).toEqual(['dialguard-hangup,s,1']);
   });
 });
 
@@ -199,7 +195,7 @@ describe('why the hook ends the way it does', () => {
     [17, 'MacroExit()', "WARNING pbx.c: No application 'MacroExit' for extension (macro-dialout-trunk-predial-hook, s, 2)"],
   ] as const)('FreePBX %i with a hook ending in %s hangs up every allowed call before Dial', async (version, line, warning) => {
     const r = await call({ version, dialled: '93125550123', ampuser: `${version}05`, files: { ...etcAsterisk(version), ...hookEndingWith(line) } });
-    expect(r.channel.get('DIALGUARD_RESULT')).toBe('ALLOW');
+    expect(r.finalVariables.DIALGUARD_RESULT).toBe('ALLOW');
     expect(r.dials).toEqual([]);
     expect(r.warnings).toContain(warning);
   });
