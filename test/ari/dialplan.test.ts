@@ -19,7 +19,7 @@ describe('the shipped ARI dialplan keeps the fail-closed contract', () => {
   });
 
   it('pre-sets DIALGUARD_LIMIT_MS=0 and clears DIALGUARD_RESULT before Stasis(…,authorize,…)', () => {
-    const stasis = indexOf('dialguard-authorize-ari', /Stasis\(\$\{DIALGUARD_ARI_APP\},authorize,\$\{ext\},\$\{ARG1\},\$\{source\},\$\{origin\}\)/);
+    const stasis = indexOf('dialguard-authorize-ari', /Stasis\(\$\{DIALGUARD_ARI_APP\},authorize,\$\{ext\},\$\{number\},\$\{source\},\$\{origin\}\)/);
     expect(stasis).toBeGreaterThan(0);
     expect(indexOf('dialguard-authorize-ari', /Set\(DIALGUARD_LIMIT_MS=0\)/)).toBeLessThan(stasis);
     expect(indexOf('dialguard-authorize-ari', /Set\(DIALGUARD_RESULT=\)/)).toBeLessThan(stasis);

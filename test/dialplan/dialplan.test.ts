@@ -32,7 +32,7 @@ describe('the shipped dialplan keeps the fail-closed contract', () => {
   });
 
   it('pre-sets DIALGUARD_LIMIT_MS=0 and clears DIALGUARD_RESULT before asking the guard', () => {
-    const agi = indexOf('dialguard-authorize', /AGI\(\$\{DIALGUARD_AGI\}\/authorize,\$\{ext\},\$\{ARG1\},\$\{source\},\$\{origin\}\)/);
+    const agi = indexOf('dialguard-authorize', /AGI\(\$\{DIALGUARD_AGI\}\/authorize,\$\{ext\},\$\{number\},\$\{source\},\$\{origin\}\)/);
     expect(agi).toBeGreaterThan(0);
     expect(indexOf('dialguard-authorize', /Set\(DIALGUARD_LIMIT_MS=0\)/)).toBeLessThan(agi);
     expect(indexOf('dialguard-authorize', /Set\(DIALGUARD_RESULT=\)/)).toBeLessThan(agi);

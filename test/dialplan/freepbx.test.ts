@@ -3,12 +3,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DialOutcome } from '../support/dialplan/applications.js';
+import { appLogLine, type DialOutcome } from '../support/dialplan/applications.js';
 import { loadDialplan, type ConfigFiles } from '../support/dialplan/conf.js';
 import { placeCall, type CallRecord } from '../support/dialplan/pbx.js';
 import { repoRoot } from '../support/captures.js';
 import { seedPolicy } from '../support/seed.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
+import { startMuteGuard, type MuteGuard } from '../support/unanswering-guards.js';
 
 /**
  * dialplan/freepbx/extensions_custom.conf run inside FreePBX's own generated outbound
@@ -22,6 +23,7 @@ const FREEPBX = resolve(repoRoot, 'test/support/freepbx');
 
 let dir: string;
 let serve: ServeProcess;
+let mute: MuteGuard;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dialguard-freepbx-'));
@@ -31,11 +33,11 @@ beforeAll(async () => {
     rates: [{ prefix: '+1', perMinute: 0.02, increment: 60 }],
     site: { denyUnknownExtensions: false },
   });
-  serve = await startServe(db);
+  [serve, mute] = await Promise.all([startServe(db), startMuteGuard()]);
 });
 
 afterAll(async () => {
-  await serve?.stop();
+  await Promise.all([serve?.stop(), mute?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -57,10 +59,12 @@ interface Call {
   ampuser: string;
   dial?: (dialString: string) => DialOutcome;
   agi?: string;
+  /** [globals] as the admin set them (DIALGUARD_DEADLINE, DIALGUARD_FAIL_OPEN). */
+  globals?: Record<string, string>;
   files?: ConfigFiles;
 }
 
-function call({ version, dialled, ampuser, dial, agi, files }: Call): Promise<CallRecord> {
+function call({ version, dialled, ampuser, dial, agi, globals, files }: Call): Promise<CallRecord> {
   return placeCall({
     dialplan: loadDialplan('extensions.conf', files ?? etcAsterisk(version)),
     appMacro: version === 16,
@@ -68,7 +72,7 @@ function call({ version, dialled, ampuser, dial, agi, files }: Call): Promise<Ca
     variables: { AMPUSER: ampuser },
     context: 'outrt-1',
     exten: dialled,
-    globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}` },
+    globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}`, ...globals },
     dial: (request) => (dial ? dial(request.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
   });
 }
@@ -172,6 +176,33 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
     expect(settlements(r).map((s) => s.args.slice(1))).toEqual([['', 'CHANUNAVAIL'], ['7', 'ANSWER']]);
     expect(settlements(r).map((s) => s.variables.get('DIALGUARD_SETTLED'))).toEqual([`settled ${first}`, `settled ${second}`]);
     expect(r.handlers.map((h) => h.location)).toEqual(['dialguard-hangup,s,1']);
+  });
+});
+
+describe.each([16, 17] as const)('FreePBX %i: a guard that accepts and never answers', (version) => {
+  const deadline = { DIALGUARD_DEADLINE: '1' };
+
+  it('DIALGUARD_FAIL_OPEN=no: the T extension of [dialguard-authorize] denies, its Return() reaches the hook, which rejects the call: BYPASS, cause 21, no trunk dialled', async () => {
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}06`, agi: mute.url, globals: deadline });
+    expect(authorizations(r).map((a) => [a.args[1], a.status])).toEqual([['13125550123', 'HANGUP']]);
+    expect(r.executed).toContain('T@dialguard-authorize:1');
+    expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 'T', 'dialguard-authorize', `dialguard did not answer within 1 s (AGISTATUS=HANGUP) for ${version}06 -> 13125550123`)));
+    expect(r.finalVariables).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_CALL_ID: '', PREDIAL_HOOK_RET: 'BYPASS' });
+    expect(r.dials).toEqual([]);
+    expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
+    expect(r.hangupCause).toBe(21);
+    expect(r.final).toBe('403 Forbidden');
+    expect(r.handlers).toEqual([]);
+  });
+
+  it('DIALGUARD_FAIL_OPEN=yes: the call goes out on the trunk, limited to DIALGUARD_FAIL_OPEN_LIMIT_MS, with nothing to settle', async () => {
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}07`, agi: mute.url, globals: { ...deadline, DIALGUARD_FAIL_OPEN: 'yes' } });
+    expect(r.executed).toContain('T@dialguard-authorize:1');
+    expect(r.dials.map((d) => [d.dialString, d.options, d.placed])).toEqual([['PJSIP/13125550123@carrier-a', 'TiL(600000:60000:30000)b(func-apply-sipheaders^s^1,(1))', true]]);
+    expect(r.dials[0]?.variables).toMatchObject({ DIALGUARD_RESULT: 'ALLOW', DIALGUARD_REASON: 'guard_error', DIALGUARD_CALL_ID: '' });
+    expect(r.dials[0]?.absoluteTimeoutS).toBeGreaterThan(900);
+    expect(r.final).toBe('BYE');
+    expect(r.handlers).toEqual([]);
   });
 });
 
