@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +8,7 @@ import { placeCall, type CallRecord } from '../support/dialplan/pbx.js';
 import { repoRoot } from '../support/captures.js';
 import { seedPolicy } from '../support/seed.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
-import { startMuteGuard, type MuteGuard } from '../support/unanswering-guards.js';
+import { refusedPort, startMuteGuard, type MuteGuard } from '../support/unanswering-guards.js';
 
 /**
  * dialplan/freepbx/extensions_custom.conf run inside FreePBX's own generated outbound
@@ -54,7 +53,9 @@ function etcAsterisk(version: 16 | 17, custom = resolve(repoRoot, 'dialplan/free
 
 interface Call {
   version: 16 | 17;
-  /** What the phone dialled into outbound route 1 (9 for an outside line). */
+  /** The outbound route's context. Default outrt-1. */
+  route?: string;
+  /** What the phone dialled into that route (9 for an outside line on route 1). */
   dialled: string;
   ampuser: string;
   dial?: (dialString: string) => DialOutcome;
@@ -64,13 +65,13 @@ interface Call {
   files?: ConfigFiles;
 }
 
-function call({ version, dialled, ampuser, dial, agi, globals, files }: Call): Promise<CallRecord> {
+function call({ version, route = 'outrt-1', dialled, ampuser, dial, agi, globals, files }: Call): Promise<CallRecord> {
   return placeCall({
     dialplan: loadDialplan('extensions.conf', files ?? etcAsterisk(version)),
     appMacro: version === 16,
     channel: { tech: 'PJSIP', endpoint: ampuser, remoteAddr: LAN, callerId: { num: ampuser, name: 'Alice' } },
     variables: { AMPUSER: ampuser },
-    context: 'outrt-1',
+    context: route,
     exten: dialled,
     globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}`, ...globals },
     dial: (request) => (dial ? dial(request.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
@@ -80,13 +81,6 @@ function call({ version, dialled, ampuser, dial, agi, globals, files }: Call): P
 const authorizations = (r: CallRecord) => r.agi.filter((a) => a.url.endsWith('/authorize'));
 const settlements = (r: CallRecord) => r.agi.filter((a) => a.url.endsWith('/settle'));
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
   it('replaces FreePBX’s empty hook: Asterisk keeps the first s,1 it reads, the one in extensions_custom.conf', () => {
@@ -145,8 +139,8 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
   });
 
   it('fails closed when the guard is down: guard_error, BYPASS, cause 21, no Dial', async () => {
-    const port = await closedPort();
-    const r = await call({ version, dialled: '93125550123', ampuser: `${version}03`, agi: `agi://127.0.0.1:${port}` });
+    const { port, url } = await refusedPort();
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}03`, agi: url });
     expect(r.finalVariables).toMatchObject({ AGISTATUS: 'FAILURE', DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', PREDIAL_HOOK_RET: 'BYPASS' });
     expect(r.dials).toEqual([]);
     expect(r.hangupCause).toBe(21);
@@ -203,6 +197,46 @@ describe.each([16, 17] as const)('FreePBX %i: a guard that accepts and never ans
     expect(r.dials[0]?.absoluteTimeoutS).toBeGreaterThan(900);
     expect(r.final).toBe('BYE');
     expect(r.handlers).toEqual([]);
+  });
+});
+
+describe.each([16, 17] as const)('FreePBX %i: an emergency number and a guard that does not answer', (version) => {
+  let routes: string;
+  beforeAll(() => {
+    routes = mkdtempSync(join(tmpdir(), 'dialguard-freepbx-911-'));
+    const [callerId, trunk, busy] =
+      version === 16
+        ? ['Macro(user-callerid,LIMIT,EXTERNAL,)', (n: number) => `Macro(dialout-trunk,${n},\${EXTEN},,off)`, 'Macro(outisbusy,)']
+        : ['Gosub(macro-user-callerid,s,1(LIMIT,EXTERNAL))', (n: number) => `Gosub(macro-dialout-trunk,s,1(${n},\${EXTEN},,off))`, 'Gosub(macro-outisbusy,s,1())'];
+    // STAND-IN for the site's emergency route: a second route for 911 with trunks 1 then 2 and no
+    // prefix or prepend, written like [outrt-1], so that the trunk is sent OUTNUM=911.
+    const text = [`[outrt-2]`, `exten => 911,1,${callerId}`, 'exten => 911,n,Set(_ROUTEID=2)', `exten => 911,n,${trunk(1)}`, `exten => 911,n,${trunk(2)}`, `exten => 911,n,${busy}`, ''].join('\n');
+    writeFileSync(join(routes, 'extensions_override_freepbx.conf'), text);
+  });
+  afterAll(() => rmSync(routes, { recursive: true, force: true }));
+
+  const emergencyCall = (ampuser: string, agi: string, globals: Record<string, string> = {}) =>
+    call({ version, route: 'outrt-2', dialled: '911', ampuser, agi, globals, files: { ...etcAsterisk(version), 'extensions_override_freepbx.conf': join(routes, 'extensions_override_freepbx.conf') } });
+
+  function expectDialledUnchecked(r: CallRecord, ampuser: string): void {
+    expect(r.dials.map((d) => [d.dialString, d.options])).toEqual([['PJSIP/911@carrier-a', `TiL(14400000:60000:30000)b(func-apply-sipheaders^s^1,(1))`]]);
+    expect(r.dials[0]?.variables).toMatchObject({ DIALGUARD_RESULT: 'ALLOW', DIALGUARD_REASON: 'emergency', DIALGUARD_CALL_ID: '' });
+    expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 's', 'dialguard-authorize', `dialguard did not answer - 911 is an emergency number - allowed unchecked for ${ampuser}`)));
+    expect(r.final).toBe('BYE');
+    expect(r.handlers).toEqual([]);
+  }
+
+  it('guard down: 911 goes out on the trunk, unchecked, with the emergency limit', async () => {
+    const { url } = await refusedPort();
+    const r = await emergencyCall(`${version}08`, url);
+    expect(authorizations(r).map((a) => [a.args[1], a.status])).toEqual([['911', 'FAILURE']]);
+    expectDialledUnchecked(r, `${version}08`);
+  });
+
+  it('a guard that never answers: after the deadline’s T, 911 goes out on the trunk all the same', async () => {
+    const r = await emergencyCall(`${version}09`, mute.url, { DIALGUARD_DEADLINE: '1' });
+    expect(r.executed).toContain('T@dialguard-authorize:1');
+    expectDialledUnchecked(r, `${version}09`);
   });
 });
 

@@ -105,6 +105,15 @@ exten => s,1,Verbose(1,[\${ARG1}] [\${ARG2}] [\${ARGC}], "as written")
     expect(r.dials[0]).toMatchObject({ dialString: 'PJSIP/1@t', timeout: '30', limitMs: 1000, placed: true });
   });
 
+  it('REGEX("re" string) as func_strings.c: 1 or 0, one space after the quote skipped, \\ removed; an unbalanced ( makes it fail', async () => {
+    const dp = parseDialplan(`[test]
+exten => s,1,Verbose(1,[\${REGEX("^(911|112)$" 911)}] [\${REGEX("^(911|112)$" 0911)}] [\${REGEX("^ 9" 9)}] [\${REGEX("^ 9"  9)}] [\${REGEX("^[0-9]+$" 112)}] [\${REGEX("^\\d+$" 112)}] [\${REGEX("^(91" 911)}])
+`);
+    const r = await call(dp);
+    expect(verbose(r.log)).toEqual(['[1] [0] [0] [1] [1] [0] []']);
+    expect(r.warnings).toEqual([`ERROR func_strings.c: Unexpected arguments: should have been in the form '"<regex>" <string>'`]);
+  });
+
   it('TIMEOUT(absolute) as func_timeout.c: read back as the seconds left with three decimals, cancelled by 0 or by text', async () => {
     const dp = parseDialplan(`[test]
 exten => s,1,Set(TIMEOUT(absolute)=5)

@@ -224,7 +224,8 @@ class Parser {
     try {
       re = posixExtended(pattern);
     } catch (err) {
-      this.warn(`WARNING ast_expr2.y: regcomp() error : ${(err as Error).message}`);
+      if (!(err instanceof SyntaxError)) throw err;
+      this.warn(`WARNING ast_expr2.y: regcomp() error : ${err.message}`);
       return str('');
     }
     const groups = new RegExp(`${re.source}|`).exec('')?.length ?? 1;
@@ -251,7 +252,7 @@ class Parser {
   }
 }
 
-/** A POSIX extended regular expression (regcomp(REG_EXTENDED)) as a JavaScript RegExp. */
+/** A POSIX extended regular expression (regcomp(REG_EXTENDED)) as a JavaScript RegExp; a malformed one throws SyntaxError. */
 export function posixExtended(pattern: string): RegExp {
   if (/\[\[[:.=]/.test(pattern) || /\\[1-9]/.test(pattern)) throw new Error(`the dialplan double does not model ${JSON.stringify(pattern)}`);
   return new RegExp(pattern);

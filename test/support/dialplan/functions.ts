@@ -7,7 +7,7 @@
  */
 import type { Channel } from './channel.js';
 import { separateArgs } from './expand.js';
-import { isTrue } from './expression.js';
+import { isTrue, posixExtended } from './expression.js';
 
 export interface FunctionHost {
   channel: Channel;
@@ -37,6 +37,25 @@ function ifFunction(args: string): string | null {
   if (!expr?.trim() || branches.length === 0) return null;
   const [whenTrue = '', whenFalse = ''] = branches;
   return isTrue(expr.trim()) ? whenTrue.trim() : whenFalse.trim();
+}
+
+/** func_strings.c regex(): `REGEX("re" string)`, split at `"`; 1 on a match, 0 otherwise. */
+function regex(host: FunctionHost, args: string): string | null {
+  const parts = separateArgs(args, { delimiter: '"', max: 3 });
+  if (parts.length !== 3) {
+    host.warn(`ERROR func_strings.c: Unexpected arguments: should have been in the form '"<regex>" <string>'`);
+    return null;
+  }
+  const [, pattern = '', subject = ''] = parts;
+  let re: RegExp;
+  try {
+    re = posixExtended(pattern);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    host.warn(`WARNING func_strings.c: Malformed input REGEX(${args}): ${err.message}`);
+    return null;
+  }
+  return re.test(/^[ \t]/.test(subject) ? subject.slice(1) : subject) ? '1' : '0';
 }
 
 /** `CUT(varname,delimiter,fields)`: fields `2`, `2-3`, `2-`, `-2`. */
@@ -82,6 +101,7 @@ function channelItem(host: FunctionHost, item: string): string {
 
 const FUNCTIONS: Record<string, DialplanFunction> = {
   IF: { read: (_h, args) => ifFunction(args) },
+  REGEX: { read: regex },
   LEN: { read: (_h, args) => String(args.length) },
   ISNULL: { read: (_h, args) => (args === '' ? '1' : '0') },
   CUT: { read: cut },
