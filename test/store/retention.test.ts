@@ -80,7 +80,7 @@ describe('audit retention', () => {
     let decided = 0;
     while (!done) {
       seen.push(oldDecisions(reader));
-      t!.guard.authorize(call(`9${decided}`, '12125550123', new Date()));
+      await t!.guard.authorize(call(`9${decided}`, '12125550123', new Date()));
       decided++;
       await turn();
     }
