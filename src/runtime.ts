@@ -16,7 +16,7 @@ export interface Runtime {
 }
 
 export interface RuntimeOptions {
-  /** A long-running server: the store's background maintenance is on, off the decision path. */
+  /** A long-running server: the store's background maintenance (WAL checkpoints, audit retention) is on, off the decision path. */
   server?: boolean;
   logger?: Logger;
 }
@@ -31,6 +31,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
       lockWaitMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
       reservationGraceSeconds: config.reservationGraceSeconds,
       server: options.server === true,
+      auditRetentionDays: config.auditRetentionDays,
       ...(options.logger ? { logger: options.logger } : {}),
     }),
   );

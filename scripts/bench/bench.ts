@@ -1,7 +1,8 @@
 /**
  * npm run bench: dialguard serve against a null FastAGI responder, in the same run, on this
  * machine. Prints decisions/s and latency for both, the ratio, the guard's RSS before and
- * after 100,000 decisions (reservations left active), and the CPU each side used.
+ * after 100,000 decisions (reservations left active), the WAL's largest size over those
+ * decisions, and the CPU each side used.
  *
  * Then a burst of connections opened at once against guards with the shipped session cap and
  * listen backlog (connection-flood.ts).
@@ -28,6 +29,7 @@ import { authorizeEnv } from '../../test/support/asterisk-agi.js';
 import { percentile, runFixedRate, runMaxRate, type RunResult } from './asterisk-load.js';
 import { floodRows, runConnectionFlood } from './connection-flood.js';
 import { benchDatabase } from './postgres-database.js';
+import { sampleWal } from './wal-size.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const num = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
@@ -279,6 +281,7 @@ const rssBefore = rssMb(pid);
 const blocks: number[] = [];
 const blockPeaks: number[] = [];
 const BLOCK = 10_000;
+const wal = sampleWal(dbPath);
 for (let done = 0; done < RSS_DECISIONS; done += BLOCK) {
   let peak = rssMb(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 200);
@@ -288,6 +291,7 @@ for (let done = 0; done < RSS_DECISIONS; done += BLOCK) {
   blockPeaks.push(Math.round(Math.max(peak, rssMb(pid))));
 }
 const rssAfter = rssMb(pid);
+const walPeakMb = wal.stop();
 const activeReservations = readActive(dbPath);
 
 await stop(guard);
@@ -315,6 +319,7 @@ const summary = {
   activeReservations,
   decisionsPerSecondPer10k: blocks,
   ...(postgres ? { postgres } : {}),
+  walPeakMb: +walPeakMb.toFixed(1),
 };
 process.stdout.write(
   [
@@ -329,6 +334,7 @@ process.stdout.write(
           `2 postgres guards/null decisions/s at maximum rate: ${postgres.twoGuards.maxRateRatio}; p99 at ${RATE}/s: ${postgres.twoGuards.p99RatioAt200}`,
         ]
       : []),
+    `WAL largest over ${RSS_DECISIONS} decisions at maximum rate: ${summary.walPeakMb} MB (target <= 64)`,
     '',
   ].join('\n'),
 );

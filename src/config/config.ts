@@ -43,6 +43,8 @@ export interface Config {
   /** Addresses or CIDRs that may connect to FastAGI; null: loopback only when bound to loopback, else anyone. */
   agiAllowFrom: string[] | null;
   reservationGraceSeconds: number;
+  /** Decisions (and their settlements, old alerts) older than this many days are pruned; 0 keeps them forever. */
+  auditRetentionDays: number;
   logLevel: string;
   ari: AriConfig | null;
   adminToken: string | null;
@@ -62,13 +64,14 @@ interface FileConfig {
   agiBacklog?: number;
   agiAllowFrom?: string[];
   reservationGraceSeconds?: number;
+  auditRetentionDays?: number;
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
   alerts?: { webhooks?: string[] | string; secret?: string; timeoutMs?: number; maxAttempts?: number; retryBaseMs?: number };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
+const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'auditRetentionDays', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -79,6 +82,8 @@ export const DEFAULTS = {
   agiMaxConnections: 1024,
   agiBacklog: 4096,
   reservationGraceSeconds: 300,
+  // A year of audit, and a month to spare.
+  auditRetentionDays: 400,
   logLevel: 'info',
   ariApp: 'dialguard',
   alertTimeoutMs: 5000,
@@ -127,6 +132,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
       'DIALGUARD_RESERVATION_GRACE_SECONDS',
       pick('DIALGUARD_RESERVATION_GRACE_SECONDS', fc.reservationGraceSeconds, String(DEFAULTS.reservationGraceSeconds)),
     ),
+    auditRetentionDays: retentionDays(pick('DIALGUARD_AUDIT_RETENTION_DAYS', fc.auditRetentionDays, String(DEFAULTS.auditRetentionDays))),
     logLevel: logLevel(pick('DIALGUARD_LOG_LEVEL', fc.logLevel, DEFAULTS.logLevel)),
     adminToken: pick('DIALGUARD_ADMIN_TOKEN', fc.adminToken, '') || null,
     ari: ariUrl
@@ -226,6 +232,13 @@ function logLevel(value: string): string {
 function positiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}="${value}" must be a positive whole number`);
+  return n;
+}
+
+/** A century at most: the cutoff stays a date. */
+function retentionDays(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 36_500) throw new ConfigError(`DIALGUARD_AUDIT_RETENTION_DAYS="${value}" must be a whole number of days from 0 (keep forever) to 36500`);
   return n;
 }
 

@@ -41,10 +41,15 @@ export function createIdFactory(): (ms: number) => string {
       // Same (or an earlier) millisecond: keep time order by counting up from the last id.
       increment();
     }
-    let time = '';
-    for (let t = lastMs, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = ALPHABET[t % 32] + time;
     let rest = '';
     for (let i = 0; i < 16; i++) rest += ALPHABET[random[i] as number];
-    return time + rest;
+    return idTime(lastMs) + rest;
   };
+}
+
+/** The first 10 characters of the ids made at `ms`: every id made before `ms` sorts below it. */
+export function idTime(ms: number): string {
+  let time = '';
+  for (let t = ms, i = 0; i < 10; i++, t = Math.floor(t / 32)) time = ALPHABET[t % 32] + time;
+  return time;
 }

@@ -11,12 +11,15 @@ export interface StoreOptions {
   lockWaitMs: number;
   /** Added to a reservation's limit before it expires: ringing time comes before L() starts counting. */
   reservationGraceSeconds: number;
-  /** A long-running server: background maintenance (SQLite: WAL checkpoints from a worker thread) is on. */
+  /** A long-running server: background maintenance (SQLite: WAL checkpoints from a worker thread, audit retention) is on. */
   server?: boolean;
+  /** With `server`: decisions (and their settlements, old alerts) older than this many days are pruned in the background; 0 keeps them. */
+  auditRetentionDays?: number;
   logger?: Logger;
 }
 
-export const CHECKPOINT_INTERVAL_MS = 1000;
+// Often enough to keep the WAL bounded at full load; a tick with nothing to copy costs microseconds.
+export const CHECKPOINT_INTERVAL_MS = 100;
 
 const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database);
 
@@ -34,7 +37,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     path: options.database,
     busyTimeoutMs: options.lockWaitMs,
     reservationGraceSeconds: options.reservationGraceSeconds,
-    ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
+    ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, auditRetentionDays: options.auditRetentionDays ?? 0 } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
 }

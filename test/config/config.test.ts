@@ -67,4 +67,13 @@ describe('configuration', () => {
     const c = loadConfig({ env: { DIALGUARD_ARI_URL: 'http://127.0.0.1:8088', DIALGUARD_ARI_USER: 'dg', DIALGUARD_ARI_PASSWORD: 'secret', DIALGUARD_TIMEZONE: 'UTC' } });
     expect(c.ari).toEqual({ url: 'http://127.0.0.1:8088', user: 'dg', password: 'secret', app: 'dialguard' });
   });
+
+  it('keeps 400 days of audit by default; the file or DIALGUARD_AUDIT_RETENTION_DAYS changes it, 0 keeps it forever', () => {
+    expect(loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC' } }).auditRetentionDays).toBe(400);
+    expect(loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC' }, configFile: file({ auditRetentionDays: 90 }) }).auditRetentionDays).toBe(90);
+    expect(loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', DIALGUARD_AUDIT_RETENTION_DAYS: '0' }, configFile: file({ auditRetentionDays: 90 }) }).auditRetentionDays).toBe(0);
+    for (const bad of ['-1', '1.5', 'forever', '36501']) {
+      expect(() => loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', DIALGUARD_AUDIT_RETENTION_DAYS: bad } })).toThrow(`DIALGUARD_AUDIT_RETENTION_DAYS="${bad}" must be a whole number of days from 0 (keep forever) to 36500`);
+    }
+  });
 });

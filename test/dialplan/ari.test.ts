@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ARI_PASSWORD, ARI_USER, startAriFixture, type AriFixture } from '../ari/fixture.js';
 import { openEvents, type EventsSocket } from '../ari/ws-client.js';
 import { startAsteriskAri, type AsteriskAri } from '../support/asterisk-ari.js';
-import { placeCall, type CallRecord, type PlaceCallOptions } from '../support/asterisk-dialplan.js';
-import { readShippedDialplan } from '../support/dialplan-conf.js';
+import { appLogLine } from '../support/dialplan/applications.js';
+import { readShippedDialplan } from '../support/dialplan/conf.js';
+import { placeCall, type CallRecord, type PlaceCallOptions } from '../support/dialplan/pbx.js';
 import { startRealGuard, type RealGuard } from './guard.js';
 
 /**
@@ -43,7 +44,7 @@ function dialOut(ari: AsteriskAri, globals: Record<string, string> = {}, options
     dialplan: SHIPPED,
     context: 'dialguard-outbound-ari',
     exten: LONDON,
-    channel: { tech: 'PJSIP', endpoint: '1001', remoteAddr: LAN, callerId: '1001' },
+    channel: { tech: 'PJSIP', endpoint: '1001', remoteAddr: LAN, callerId: { num: '1001' } },
     globals: { DIALGUARD_TRUNK: 'carrier', ...globals },
     ari,
     playbackMs: PLAYBACK,
@@ -63,7 +64,7 @@ describe('the shipped ARI dialplan gives up on an app that never answers', () =>
     expect(stasis).toMatchObject({ status: 'SUCCESS', exit: 'timeout', args: ['authorize', '1001', LONDON, LAN, 'phone'] });
     expect(r.deadlines[0]?.atMs).toBeGreaterThanOrEqual(3000);
     expect(r.executed).toContain('T@dialguard-authorize-ari:1');
-    expect(r.warnings).toContain(`WARNING app_log: dialguard did not answer within 3 s for 1001 -> ${LONDON}`);
+    expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 'T', 'dialguard-authorize-ari', `dialguard did not answer within 3 s for 1001 -> ${LONDON}`)));
     expect(r.variables).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_LIMIT_MS: '0', DIALGUARD_CALL_ID: '' });
     expect(r.dials).toEqual([]);
     expect(r.final).toBe('403 Forbidden');
@@ -112,9 +113,9 @@ describe('the shipped ARI dialplan with dialguard connected', () => {
 
 describe('the shipped ARI dialplan reads the source address without a WARNING (dialplan-deadline.md (b))', () => {
   it.each([
-    ['PJSIP', { tech: 'PJSIP', endpoint: '1001', remoteAddr: LAN, callerId: '1001' }, LAN],
-    ['Local', { tech: 'Local', callerId: '1001' }, ''],
-    ['chan_sip', { tech: 'SIP', endpoint: '1001', recvip: '192.168.1.20', callerId: '1001' }, '192.168.1.20'],
+    ['PJSIP', { tech: 'PJSIP', endpoint: '1001', remoteAddr: LAN, callerId: { num: '1001' } }, LAN],
+    ['Local', { tech: 'Local', callerId: { num: '1001' } }, ''],
+    ['chan_sip', { tech: 'SIP', endpoint: '1001', recvip: '192.168.1.20', callerId: { num: '1001' } }, '192.168.1.20'],
   ] as const)('a %s call', async (_name, channel, source) => {
     const r = await dialOut(app.asterisk, {}, { channel });
     expect(r.stasis[0]?.args).toEqual(['authorize', '1001', LONDON, source, 'phone']);
@@ -140,6 +141,7 @@ describe('the shipped ARI dialplan with no app connected (STASISSTATUS=FAILED)',
 
   it('without a backup fails closed at once', async () => {
     const r = await dialOut(lonelyAsterisk);
+    expect(r.warnings).toContain("WARNING app_stasis.c: PJSIP/1001-00000001: Stasis app 'dialguard' doesn't exist");
     expect(r.agi).toEqual([]);
     expect(r.deadlines).toEqual([]);
     expect(r.variables).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error' });
@@ -154,20 +156,20 @@ describe('the shipped ARI dialplan with no app connected (STASISSTATUS=FAILED)',
           dial: async () => {
             await fx.app.close();
             await fx.asterisk.waitForNoConnection();
-            return { dialStatus: 'ANSWER', answeredTime: '7' };
+            return { status: 'ANSWER', answeredSeconds: 7 };
           },
         });
         const callId = r.variables.DIALGUARD_CALL_ID as string;
         expect(r.stasis.map((s) => s.status)).toEqual(['SUCCESS', 'FAILED']);
-        const lost = `WARNING app_log: dialguard not connected - call ${callId} not settled - its reservation will expire`;
+        const lost = expect.stringMatching(appLogLine('WARNING', 's', 'dialguard-hangup-ari', `dialguard not connected - call ${callId} not settled - its reservation will expire`));
         if (withBackup) {
           // The backup has a database of its own here: it does not know the call.
           expect(r.agi.map((a) => [a.url, a.args])).toEqual([[`${backup.url}/settle`, [callId, '7', 'ANSWER']]]);
           expect(r.finalVariables.DIALGUARD_SETTLED).toBe(`unknown ${callId}`);
-          expect(r.warnings).not.toContain(lost);
+          expect(r.warnings).not.toContainEqual(lost);
         } else {
           expect(r.agi).toEqual([]);
-          expect(r.warnings).toContain(lost);
+          expect(r.warnings).toContainEqual(lost);
         }
       } finally {
         await fx.close();

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeCall, type CallRecord, type ChannelSpec } from '../support/asterisk-dialplan.js';
-import { parseDialplan } from '../support/dialplan-conf.js';
+import type { ChannelSpec } from '../support/dialplan/channel.js';
+import { parseDialplan } from '../support/dialplan/conf.js';
+import { placeCall, type CallRecord } from '../support/dialplan/pbx.js';
 import { startMuteGuard, type MuteGuard } from '../support/unanswering-guards.js';
 
 /**
@@ -102,8 +103,8 @@ exten => _[a-z].,1,Gosub(dg-deadline-test-recvip,\${EXTEN},1)
  same => n,Hangup()
 `);
 
-const PJSIP: ChannelSpec = { tech: 'PJSIP', endpoint: '1001', remoteAddr: '127.0.0.2:5060', callerId: '1001' };
-const LOCAL: ChannelSpec = { tech: 'Local', callerId: '1001' };
+const PJSIP: ChannelSpec = { tech: 'PJSIP', endpoint: '1001', remoteAddr: '127.0.0.2:5060', callerId: { num: '1001' } };
+const LOCAL: ChannelSpec = { tech: 'Local', callerId: { num: '1001' } };
 
 let guard: MuteGuard;
 beforeAll(async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { placeCall, type CallRecord, type PlaceCallOptions } from '../support/asterisk-dialplan.js';
-import { readShippedDialplan } from '../support/dialplan-conf.js';
+import { appLogLine } from '../support/dialplan/applications.js';
+import { readShippedDialplan } from '../support/dialplan/conf.js';
+import { placeCall, type CallRecord, type PlaceCallOptions } from '../support/dialplan/pbx.js';
 import { refusedPort, startMuteGuard, startStalledPort, type MuteGuard, type StalledPort } from '../support/unanswering-guards.js';
 import { startRealGuard, type RealGuard } from './guard.js';
 
@@ -38,7 +39,7 @@ function dialOut(ext: string, globals: Record<string, string>, options: Partial<
     dialplan: SHIPPED,
     context: 'dialguard-outbound',
     exten: LONDON,
-    channel: { tech: 'PJSIP', endpoint: ext, remoteAddr: LAN, callerId: ext },
+    channel: { tech: 'PJSIP', endpoint: ext, remoteAddr: LAN, callerId: { num: ext } },
     globals: { DIALGUARD_TRUNK: 'carrier', ...globals },
     playbackMs: PLAYBACK,
     agiGiveUpAfterMs: 8000,
@@ -55,7 +56,7 @@ describe('a second guard in DIALGUARD_AGI_BACKUP', () => {
       [`${refused.url}/settle`, 'FAILURE', true],
       [`${backup.url}/settle`, 'SUCCESS', true],
     ]);
-    expect(r.warnings).toContain(`WARNING app_log: dialguard ${refused.url} unreachable - asking ${backup.url} for 1001 -> ${LONDON}`);
+    expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 's', 'dialguard-authorize', `dialguard ${refused.url} unreachable - asking ${backup.url} for 1001 -> ${LONDON}`)));
     expect(r.variables).toMatchObject({ DIALGUARD_RESULT: 'ALLOW', DIALGUARD_REASON: 'allowed', DIALGUARD_LIMIT_MS: '3600000' });
     expect(r.dials[0]).toMatchObject({ placed: true, limitMs: 3600000 });
     expect(r.deadlines).toEqual([]);
@@ -115,7 +116,7 @@ describe('a second guard in DIALGUARD_AGI_BACKUP', () => {
       const r = await dialOut('1001', { DIALGUARD_AGI: first.url, DIALGUARD_AGI_BACKUP: backup.url }, {
         dial: async () => {
           await first.close();
-          return { dialStatus: 'ANSWER', answeredTime: '7' };
+          return { status: 'ANSWER', answeredSeconds: 7 };
         },
       });
       expect(r.agi.map((a) => [a.url, a.status])).toEqual([

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { placeCall, type CallRecord, type ChannelSpec, type PlaceCallOptions } from '../support/asterisk-dialplan.js';
-import { parseDialplan, readShippedDialplan, shippedDialplanText } from '../support/dialplan-conf.js';
+import { appLogLine } from '../support/dialplan/applications.js';
+import type { ChannelSpec } from '../support/dialplan/channel.js';
+import { parseDialplan, readShippedDialplan, shippedDialplanText } from '../support/dialplan/conf.js';
+import { placeCall, type CallRecord, type PlaceCallOptions } from '../support/dialplan/pbx.js';
 import { startMuteGuard, type MuteGuard } from '../support/unanswering-guards.js';
 import { startRealGuard, type RealGuard } from './guard.js';
 
@@ -12,7 +14,7 @@ const SHIPPED = readShippedDialplan('extensions-dialguard.conf');
 const LAN = '192.168.1.20:5060';
 const LONDON = '011442079460000';
 const CALL_ID = '01JDGQ7K3M5X8Y2Z4A6B8C0D1E';
-const PHONE: ChannelSpec = { tech: 'PJSIP', endpoint: '1001', remoteAddr: LAN, callerId: '1001' };
+const PHONE: ChannelSpec = { tech: 'PJSIP', endpoint: '1001', remoteAddr: LAN, callerId: { num: '1001' } };
 /** ss-noservice, the denial announcement, lasts about 5 s. */
 const PLAYBACK = { 'ss-noservice': 5000 };
 
@@ -44,7 +46,8 @@ function dialOut(globals: Record<string, string>, options: Partial<PlaceCallOpti
 }
 
 const logged = (r: CallRecord, text: string): boolean => r.log.some((l) => l.includes(text));
-const deadlineWarning = (seconds: string) => `WARNING app_log: dialguard did not answer within ${seconds} s (AGISTATUS=HANGUP) for 1001 -> ${LONDON}`;
+const deadlineWarning = (seconds: string) =>
+  expect.stringMatching(appLogLine('WARNING', 'T', 'dialguard-authorize', `dialguard did not answer within ${seconds} s (AGISTATUS=HANGUP) for 1001 -> ${LONDON}`));
 
 describe('the shipped dialplan gives up on a guard that accepts and never answers', () => {
   it('denies with guard_error at DIALGUARD_DEADLINE (shipped: 3 s), rejects with cause 21, and the phone has its answer within 10 s', async () => {
@@ -57,12 +60,11 @@ describe('the shipped dialplan gives up on a guard that accepts and never answer
     expect(agi?.transcript).toMatchObject({ end: 'asterisk-exit', hangupsSent: 2 });
     await vi.waitFor(() => expect(mute.sessions[before]?.asteriskClosedMs).toBeDefined());
     expect(r.executed).toContain('T@dialguard-authorize:1');
-    expect(r.warnings).toContain(deadlineWarning('3'));
+    expect(r.warnings).toContainEqual(deadlineWarning('3'));
     expect(logged(r, 'dialguard did not answer (AGISTATUS=')).toBe(false);
     expect(r.variables).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_LIMIT_MS: '0', DIALGUARD_CALL_ID: '' });
     expect(r.dials).toEqual([]);
-    expect(r.playbacks).toEqual(['ss-noservice']);
-    expect(r.progressAtMs).toBeDefined();
+    expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
     expect(r.hangupCause).toBe(21);
     expect(r.final).toBe('403 Forbidden');
     expect(r.finalAtMs).toBeLessThan(10_000);
@@ -103,7 +105,7 @@ describe('the shipped dialplan gives up on a guard that accepts and never answer
       const r = await dialOut({ DIALGUARD_AGI: closing.url, DIALGUARD_FAIL_OPEN: 'yes' });
       expect(r.agi[0]?.status).toBe('SUCCESS');
       expect(r.deadlines).toEqual([]);
-      expect(r.warnings).toContain(`WARNING app_log: dialguard did not answer (AGISTATUS=SUCCESS) for 1001 -> ${LONDON}`);
+      expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 's', 'dialguard-authorize', `dialguard did not answer (AGISTATUS=SUCCESS) for 1001 -> ${LONDON}`)));
       expect(r.variables).toMatchObject({ DIALGUARD_RESULT: 'ALLOW', DIALGUARD_CALL_ID: '' });
       expect(r.handlers).toEqual([]);
     } finally {
@@ -124,7 +126,7 @@ describe('the shipped dialplan gives up on a guard that accepts and never answer
     expect(r.executed).toContain('T@dialguard-authorize:1');
     expect(r.variables).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error' });
     expect(r.dials).toEqual([]);
-    expect(r.playbacks).toEqual(['ss-noservice']);
+    expect(r.media).toEqual(['Playback(ss-noservice)']);
     expect(r.hangupCause).toBe(21);
   });
 });
@@ -169,8 +171,8 @@ exten => _X.,1,Gosub(dialguard-authorize,s,1(\${EXTEN}))
 describe('reading the source address logs no WARNING (dialplan-deadline.md (b))', () => {
   it.each([
     ['PJSIP', PHONE, ['1001', LONDON, LAN, 'phone']],
-    ['Local', { tech: 'Local', callerId: '1001' }, ['1001', LONDON, '', 'phone']],
-    ['chan_sip', { tech: 'SIP', endpoint: '1001', recvip: '192.168.1.20', callerId: '1001' }, ['1001', LONDON, '192.168.1.20', 'phone']],
+    ['Local', { tech: 'Local', callerId: { num: '1001' } }, ['1001', LONDON, '', 'phone']],
+    ['chan_sip', { tech: 'SIP', endpoint: '1001', recvip: '192.168.1.20', callerId: { num: '1001' } }, ['1001', LONDON, '192.168.1.20', 'phone']],
   ] as const)('a %s call passes its source, and Asterisk logs nothing', async (_name, channel, args) => {
     const r = await dialOut({ DIALGUARD_AGI: real.url }, { channel });
     expect(r.agi[0]?.args).toEqual(args);

@@ -1,28 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULTS } from '../../src/config/config.js';
 import { MAX_AGI_CONNECT_MS } from '../support/asterisk-agi.js';
-import { readShippedDialplan } from '../support/dialplan-conf.js';
+import { readShippedDialplan, unbalancedLines } from '../support/dialplan/conf.js';
 
 /** The shipped dialplan, read as Asterisk reads it: contexts of `exten =>` / `same =>` lines. */
 const conf = readShippedDialplan('extensions-dialguard.conf');
-const contexts = conf.lines;
-const lines = (name: string): string[] => contexts.get(name) ?? [];
+const lines = (name: string): string[] => conf.contexts.get(name)?.lines ?? [];
 const indexOf = (name: string, pattern: RegExp): number => lines(name).findIndex((l) => pattern.test(l));
 
 describe('the shipped dialplan parses as Asterisk parses it', () => {
   it('no priority is cut short by a ";" (extensions.conf comments start there) ', () => {
-    for (const line of [...contexts.values()].flat().filter((l) => /^(exten|same) =>/.test(l))) {
-      const opens = (line.match(/\(/g) ?? []).length;
-      const closes = (line.match(/\)/g) ?? []).length;
-      expect(opens, line).toBe(closes);
-    }
+    expect(unbalancedLines(conf)).toEqual([]);
+    expect(conf.warnings).toEqual([]);
   });
 });
 
 describe('the shipped dialplan keeps the fail-closed contract', () => {
   it('names the guard by IP literal (Asterisk resolves a host name on every call)', () => {
-    expect(lines('globals')).toContain('DIALGUARD_AGI=agi://127.0.0.1:4573');
-    expect(lines('globals')).toContain('DIALGUARD_FAIL_OPEN=no');
+    expect(conf.globals.get('DIALGUARD_AGI')).toBe('agi://127.0.0.1:4573');
+    expect(conf.globals.get('DIALGUARD_FAIL_OPEN')).toBe('no');
   });
 
   it('ships no backup guard and a deadline of a few seconds in [globals]', () => {
@@ -36,7 +32,7 @@ describe('the shipped dialplan keeps the fail-closed contract', () => {
   });
 
   it('pre-sets DIALGUARD_LIMIT_MS=0 and clears DIALGUARD_RESULT before asking the guard', () => {
-    const agi = indexOf('dialguard-authorize', /AGI\(\$\{DIALGUARD_AGI\}\/authorize,\$\{ext\},\$\{ARG1\},\$\{source\},\$\{origin\}\)/);
+    const agi = indexOf('dialguard-authorize', /AGI\(\$\{DIALGUARD_AGI\}\/authorize,\$\{ext\},\$\{number\},\$\{source\},\$\{origin\}\)/);
     expect(agi).toBeGreaterThan(0);
     expect(indexOf('dialguard-authorize', /Set\(DIALGUARD_LIMIT_MS=0\)/)).toBeLessThan(agi);
     expect(indexOf('dialguard-authorize', /Set\(DIALGUARD_RESULT=\)/)).toBeLessThan(agi);

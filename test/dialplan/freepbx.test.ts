@@ -1,14 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DialOutcome } from '../support/dialplan/applications.js';
+import { appLogLine, type DialOutcome } from '../support/dialplan/applications.js';
 import { loadDialplan, type ConfigFiles } from '../support/dialplan/conf.js';
-import { runCall, type CallResult } from '../support/dialplan/pbx.js';
+import { placeCall, type CallRecord } from '../support/dialplan/pbx.js';
 import { repoRoot } from '../support/captures.js';
 import { seedPolicy } from '../support/seed.js';
 import { startServe, type ServeProcess } from '../support/serve-process.js';
+import { refusedPort, startMuteGuard, type MuteGuard } from '../support/unanswering-guards.js';
 
 /**
  * dialplan/freepbx/extensions_custom.conf run inside FreePBX's own generated outbound
@@ -22,6 +22,7 @@ const FREEPBX = resolve(repoRoot, 'test/support/freepbx');
 
 let dir: string;
 let serve: ServeProcess;
+let mute: MuteGuard;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'dialguard-freepbx-'));
@@ -31,11 +32,11 @@ beforeAll(async () => {
     rates: [{ prefix: '+1', perMinute: 0.02, increment: 60 }],
     site: { denyUnknownExtensions: false },
   });
-  serve = await startServe(db);
+  [serve, mute] = await Promise.all([startServe(db), startMuteGuard()]);
 });
 
 afterAll(async () => {
-  await serve?.stop();
+  await Promise.all([serve?.stop(), mute?.close()]);
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -52,41 +53,34 @@ function etcAsterisk(version: 16 | 17, custom = resolve(repoRoot, 'dialplan/free
 
 interface Call {
   version: 16 | 17;
-  /** What the phone dialled into outbound route 1 (9 for an outside line). */
+  /** The outbound route's context. Default outrt-1. */
+  route?: string;
+  /** What the phone dialled into that route (9 for an outside line on route 1). */
   dialled: string;
   ampuser: string;
   dial?: (dialString: string) => DialOutcome;
   agi?: string;
+  /** [globals] as the admin set them (DIALGUARD_DEADLINE, DIALGUARD_FAIL_OPEN). */
+  globals?: Record<string, string>;
   files?: ConfigFiles;
 }
 
-function call({ version, dialled, ampuser, dial, agi, files }: Call): Promise<CallResult> {
-  return runCall({
+function call({ version, route = 'outrt-1', dialled, ampuser, dial, agi, globals, files }: Call): Promise<CallRecord> {
+  return placeCall({
     dialplan: loadDialplan('extensions.conf', files ?? etcAsterisk(version)),
     appMacro: version === 16,
-    channel: { name: `PJSIP/${ampuser}-00000001`, endpoint: ampuser, remoteAddr: LAN, callerId: { num: ampuser, name: 'Alice' }, variables: { AMPUSER: ampuser } },
-    start: { context: 'outrt-1', exten: dialled },
-    globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}` },
-    dial: (attempt) => (dial ? dial(attempt.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
+    channel: { tech: 'PJSIP', endpoint: ampuser, remoteAddr: LAN, callerId: { num: ampuser, name: 'Alice' } },
+    variables: { AMPUSER: ampuser },
+    context: route,
+    exten: dialled,
+    globals: { DIALGUARD_AGI: agi ?? `agi://127.0.0.1:${serve.agiPort}`, ...globals },
+    dial: (request) => (dial ? dial(request.dialString) : { status: 'ANSWER', answeredSeconds: 42 }),
   });
 }
 
-/**
- * The WARNING lines of a call, less the one the shipped [dialguard-authorize] logs today on
- * every PJSIP call (${CHANNEL(recvip)} is expanded before ExecIf looks at its condition:
- * shared/asterisk/dialplan-deadline.md (b)).
- */
-const warnings = (r: CallResult) => r.warnings.filter((w) => w !== "WARNING func_channel.c: Unknown or unavailable item requested: 'recvip'");
-const authorizations = (r: CallResult) => r.agi.filter((a) => a.url.endsWith('/authorize'));
-const settlements = (r: CallResult) => r.agi.filter((a) => a.url.endsWith('/settle'));
+const authorizations = (r: CallRecord) => r.agi.filter((a) => a.url.endsWith('/authorize'));
+const settlements = (r: CallRecord) => r.agi.filter((a) => a.url.endsWith('/settle'));
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise((done) => server.close(done));
-  return port;
-}
 
 describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
   it('replaces FreePBX’s empty hook: Asterisk keeps the first s,1 it reads, the one in extensions_custom.conf', () => {
@@ -117,40 +111,40 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
       options: 'TiL(3600000:60000:30000)b(func-apply-sipheaders^s^1,(1))',
       at: { context: version === 16 ? 'macro-dialout-trunk' : 'trunk-dial-with-exten' },
     });
-    expect(r.dials[0]?.variables).toMatchObject({ OUTNUM: '13125550123', DIAL_NUMBER: '13125550123', 'TIMEOUT(absolute)': '3905' });
+    expect(r.dials[0]?.variables).toMatchObject({ OUTNUM: '13125550123', DIAL_NUMBER: '13125550123' });
     expect(r.dials[0]?.variables.PREDIAL_HOOK_RET).toBeUndefined();
+    // The backstop: the limit plus the Trunk Dial Timeout plus 5 s, armed by the hook, running during Dial.
+    expect(r.timeouts.at(-1)).toMatchObject({ value: '3905', at: expect.stringMatching(/^s@dialguard-freepbx-trunk:/) });
+    expect(r.dials[0]?.absoluteTimeoutS).toBeGreaterThan(3900);
     // Answered 42 s; the caller hangs up after the bridge, the handler settles the real duration.
-    expect(r.handlersRun).toEqual(['dialguard-hangup,s,1']);
+    expect(r.handlers.map((h) => h.location)).toEqual(['dialguard-hangup,s,1']);
     const callId = authorize?.variables.get('DIALGUARD_CALL_ID');
     expect(settlements(r).map((s) => [s.args, s.deadChannel])).toEqual([[[callId, '42', 'ANSWER'], true]]);
-    expect(r.channel.get('DIALGUARD_SETTLED')).toBe(`settled ${callId}`);
-    expect(warnings(r)).toEqual([]);
+    expect(r.finalVariables.DIALGUARD_SETTLED).toBe(`settled ${callId}`);
+    expect(r.warnings).toEqual([]);
   });
 
   it('on a DENY sets BYPASS and rejects the call with cause 21: no trunk is dialled, the next one is not tried', async () => {
     const ext = `${version}02`;
     const r = await call({ version, dialled: '9011442079460000', ampuser: ext });
     expect(authorizations(r).map((a) => a.args)).toEqual([[ext, '011442079460000', LAN, 'phone']]);
-    expect(r.channel.get('DIALGUARD_REASON')).toBe('destination_country_denied');
+    expect(r.finalVariables.DIALGUARD_REASON).toBe('destination_country_denied');
     expect(r.dials).toEqual([]);
-    expect(r.channel.get('PREDIAL_HOOK_RET')).toBe('BYPASS');
+    expect(r.finalVariables.PREDIAL_HOOK_RET).toBe('BYPASS');
     expect(r.hangupCause).toBe(21);
     expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
-    expect(r.log).toContain(`VERBOSE app_verbose.c: dialguard denied 011442079460000 for ${ext} on PJSIP/${ext}-00000001: destination_country_denied (${r.channel.get('DIALGUARD_MESSAGE')})`);
+    expect(r.log).toContain(`VERBOSE app_verbose.c: dialguard denied 011442079460000 for ${ext} on PJSIP/${ext}-00000001: destination_country_denied (${r.finalVariables.DIALGUARD_MESSAGE})`);
     expect(r.log.some((l) => l.startsWith('VERBOSE res_agi.c: agi://') && l.includes('dialguard: DENY destination_country_denied'))).toBe(true);
-    expect(r.handlersRun).toEqual([]);
+    expect(r.handlers).toEqual([]);
   });
 
   it('fails closed when the guard is down: guard_error, BYPASS, cause 21, no Dial', async () => {
-    const port = await closedPort();
-    const r = await call({ version, dialled: '93125550123', ampuser: `${version}03`, agi: `agi://127.0.0.1:${port}` });
-    expect(r.channel.get('AGISTATUS')).toBe('FAILURE');
-    expect(r.channel.get('DIALGUARD_RESULT')).toBe('DENY');
-    expect(r.channel.get('DIALGUARD_REASON')).toBe('guard_error');
-    expect(r.channel.get('PREDIAL_HOOK_RET')).toBe('BYPASS');
+    const { port, url } = await refusedPort();
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}03`, agi: url });
+    expect(r.finalVariables).toMatchObject({ AGISTATUS: 'FAILURE', DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', PREDIAL_HOOK_RET: 'BYPASS' });
     expect(r.dials).toEqual([]);
     expect(r.hangupCause).toBe(21);
-    expect(warnings(r)).toEqual([
+    expect(r.warnings).toEqual([
       `WARNING res_agi.c: Connecting to '127.0.0.1:${port}' failed for url 'agi://127.0.0.1:${port}/authorize': Connection refused`,
       "WARNING res_agi.c: Couldn't connect to any host.  FastAGI failed.",
       expect.stringMatching(/^WARNING Ext\. s:\d+ @ dialguard-authorize: dialguard did not answer \(AGISTATUS=FAILURE\)/),
@@ -175,7 +169,74 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
     ]);
     expect(settlements(r).map((s) => s.args.slice(1))).toEqual([['', 'CHANUNAVAIL'], ['7', 'ANSWER']]);
     expect(settlements(r).map((s) => s.variables.get('DIALGUARD_SETTLED'))).toEqual([`settled ${first}`, `settled ${second}`]);
-    expect(r.handlersRun).toEqual(['dialguard-hangup,s,1']);
+    expect(r.handlers.map((h) => h.location)).toEqual(['dialguard-hangup,s,1']);
+  });
+});
+
+describe.each([16, 17] as const)('FreePBX %i: a guard that accepts and never answers', (version) => {
+  const deadline = { DIALGUARD_DEADLINE: '1' };
+
+  it('DIALGUARD_FAIL_OPEN=no: the T extension of [dialguard-authorize] denies, its Return() reaches the hook, which rejects the call: BYPASS, cause 21, no trunk dialled', async () => {
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}06`, agi: mute.url, globals: deadline });
+    expect(authorizations(r).map((a) => [a.args[1], a.status])).toEqual([['13125550123', 'HANGUP']]);
+    expect(r.executed).toContain('T@dialguard-authorize:1');
+    expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 'T', 'dialguard-authorize', `dialguard did not answer within 1 s (AGISTATUS=HANGUP) for ${version}06 -> 13125550123`)));
+    expect(r.finalVariables).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_CALL_ID: '', PREDIAL_HOOK_RET: 'BYPASS' });
+    expect(r.dials).toEqual([]);
+    expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
+    expect(r.hangupCause).toBe(21);
+    expect(r.final).toBe('403 Forbidden');
+    expect(r.handlers).toEqual([]);
+  });
+
+  it('DIALGUARD_FAIL_OPEN=yes: the call goes out on the trunk, limited to DIALGUARD_FAIL_OPEN_LIMIT_MS, with nothing to settle', async () => {
+    const r = await call({ version, dialled: '93125550123', ampuser: `${version}07`, agi: mute.url, globals: { ...deadline, DIALGUARD_FAIL_OPEN: 'yes' } });
+    expect(r.executed).toContain('T@dialguard-authorize:1');
+    expect(r.dials.map((d) => [d.dialString, d.options, d.placed])).toEqual([['PJSIP/13125550123@carrier-a', 'TiL(600000:60000:30000)b(func-apply-sipheaders^s^1,(1))', true]]);
+    expect(r.dials[0]?.variables).toMatchObject({ DIALGUARD_RESULT: 'ALLOW', DIALGUARD_REASON: 'guard_error', DIALGUARD_CALL_ID: '' });
+    expect(r.dials[0]?.absoluteTimeoutS).toBeGreaterThan(900);
+    expect(r.final).toBe('BYE');
+    expect(r.handlers).toEqual([]);
+  });
+});
+
+describe.each([16, 17] as const)('FreePBX %i: an emergency number and a guard that does not answer', (version) => {
+  let routes: string;
+  beforeAll(() => {
+    routes = mkdtempSync(join(tmpdir(), 'dialguard-freepbx-911-'));
+    const [callerId, trunk, busy] =
+      version === 16
+        ? ['Macro(user-callerid,LIMIT,EXTERNAL,)', (n: number) => `Macro(dialout-trunk,${n},\${EXTEN},,off)`, 'Macro(outisbusy,)']
+        : ['Gosub(macro-user-callerid,s,1(LIMIT,EXTERNAL))', (n: number) => `Gosub(macro-dialout-trunk,s,1(${n},\${EXTEN},,off))`, 'Gosub(macro-outisbusy,s,1())'];
+    // STAND-IN for the site's emergency route: a second route for 911 with trunks 1 then 2 and no
+    // prefix or prepend, written like [outrt-1], so that the trunk is sent OUTNUM=911.
+    const text = [`[outrt-2]`, `exten => 911,1,${callerId}`, 'exten => 911,n,Set(_ROUTEID=2)', `exten => 911,n,${trunk(1)}`, `exten => 911,n,${trunk(2)}`, `exten => 911,n,${busy}`, ''].join('\n');
+    writeFileSync(join(routes, 'extensions_override_freepbx.conf'), text);
+  });
+  afterAll(() => rmSync(routes, { recursive: true, force: true }));
+
+  const emergencyCall = (ampuser: string, agi: string, globals: Record<string, string> = {}) =>
+    call({ version, route: 'outrt-2', dialled: '911', ampuser, agi, globals, files: { ...etcAsterisk(version), 'extensions_override_freepbx.conf': join(routes, 'extensions_override_freepbx.conf') } });
+
+  function expectDialledUnchecked(r: CallRecord, ampuser: string): void {
+    expect(r.dials.map((d) => [d.dialString, d.options])).toEqual([['PJSIP/911@carrier-a', `TiL(14400000:60000:30000)b(func-apply-sipheaders^s^1,(1))`]]);
+    expect(r.dials[0]?.variables).toMatchObject({ DIALGUARD_RESULT: 'ALLOW', DIALGUARD_REASON: 'emergency', DIALGUARD_CALL_ID: '' });
+    expect(r.warnings).toContainEqual(expect.stringMatching(appLogLine('WARNING', 's', 'dialguard-authorize', `dialguard did not answer - 911 is an emergency number - allowed unchecked for ${ampuser}`)));
+    expect(r.final).toBe('BYE');
+    expect(r.handlers).toEqual([]);
+  }
+
+  it('guard down: 911 goes out on the trunk, unchecked, with the emergency limit', async () => {
+    const { url } = await refusedPort();
+    const r = await emergencyCall(`${version}08`, url);
+    expect(authorizations(r).map((a) => [a.args[1], a.status])).toEqual([['911', 'FAILURE']]);
+    expectDialledUnchecked(r, `${version}08`);
+  });
+
+  it('a guard that never answers: after the deadline’s T, 911 goes out on the trunk all the same', async () => {
+    const r = await emergencyCall(`${version}09`, mute.url, { DIALGUARD_DEADLINE: '1' });
+    expect(r.executed).toContain('T@dialguard-authorize:1');
+    expectDialledUnchecked(r, `${version}09`);
   });
 });
 
@@ -199,7 +260,7 @@ describe('why the hook ends the way it does', () => {
     [17, 'MacroExit()', "WARNING pbx.c: No application 'MacroExit' for extension (macro-dialout-trunk-predial-hook, s, 2)"],
   ] as const)('FreePBX %i with a hook ending in %s hangs up every allowed call before Dial', async (version, line, warning) => {
     const r = await call({ version, dialled: '93125550123', ampuser: `${version}05`, files: { ...etcAsterisk(version), ...hookEndingWith(line) } });
-    expect(r.channel.get('DIALGUARD_RESULT')).toBe('ALLOW');
+    expect(r.finalVariables.DIALGUARD_RESULT).toBe('ALLOW');
     expect(r.dials).toEqual([]);
     expect(r.warnings).toContain(warning);
   });

@@ -41,7 +41,7 @@ export interface RealGuardOptions {
 export async function startRealGuard(options: RealGuardOptions = {}): Promise<RealGuard> {
   const dir = options.dbPath ? null : mkdtempSync(join(tmpdir(), 'dialguard-dialplan-'));
   const dbPath = options.dbPath ?? join(dir as string, 'dialguard.db');
-  if (dir) seedPolicy(dbPath, POLICY);
+  if (dir) await seedPolicy(dbPath, POLICY);
   const config = loadConfig({
     env: {
       DIALGUARD_DB: dbPath,

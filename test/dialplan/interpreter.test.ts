@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findExtension, loadDialplan, type Dialplan } from '../support/dialplan/conf.js';
+import { findExtension, loadDialplan, parseDialplan, unbalancedLines, type Dialplan } from '../support/dialplan/conf.js';
 import { evaluateExpression } from '../support/dialplan/expression.js';
-import { runCall, type CallOptions } from '../support/dialplan/pbx.js';
+import { placeCall, type PlaceCallOptions } from '../support/dialplan/pbx.js';
 
 /** The dialplan double itself: each behaviour as Asterisk's source or the captures in shared/asterisk show it. */
 
@@ -23,9 +23,8 @@ function dialplanOf(...texts: string[]): Dialplan {
   return loadDialplan(entry, Object.fromEntries([entry, ...names].map((n) => [n, join(dir, n)])));
 }
 
-const PJSIP = { name: 'PJSIP/1001-00000001', endpoint: '1001', remoteAddr: '192.168.1.20:5060', callerId: { num: '1001', name: 'Alice' } };
-const call = (dialplan: Dialplan, extra: Partial<CallOptions> = {}) =>
-  runCall({ dialplan, channel: PJSIP, start: { context: 'test', exten: 's' }, ...extra });
+const PJSIP = { tech: 'PJSIP', endpoint: '1001', remoteAddr: '192.168.1.20:5060', callerId: { num: '1001', name: 'Alice' } } as const;
+const call = (dialplan: Dialplan, extra: Partial<PlaceCallOptions> = {}) => placeCall({ dialplan, channel: PJSIP, context: 'test', exten: 's', ...extra });
 const verbose = (log: string[]) => log.filter((l) => l.startsWith('VERBOSE app_verbose.c: ')).map((l) => l.slice(23));
 
 describe('the dialplan double reads extensions.conf as pbx_config does', () => {
@@ -38,6 +37,14 @@ describe('the dialplan double reads extensions.conf as pbx_config does', () => {
       "WARNING pbx.c: Unable to register extension 's' priority 1 in 'test', already in use",
       `WARNING pbx_config.c: Unable to register extension at line 2 of part${files - 1}.conf`,
     ]);
+  });
+
+  it('`n` is the previous line’s priority plus one, whatever its extension, counted afresh in each [section]; a missing ")" is warned about', () => {
+    const dp = parseDialplan('[test]\nexten => a,1,NoOp()\nexten => b,n,NoOp()\n[other]\nexten => c,1,NoOp(open ; a comment cut it\n');
+    expect(findExtension(dp, 'test', 'b')?.get(2)?.app).toBe('NoOp');
+    expect(() => parseDialplan('[test]\nexten => a,1,NoOp()\n[other]\nexten => b,n,NoOp()\n')).toThrow(/first entry/);
+    expect(dp.warnings).toEqual(["WARNING pbx_config.c: No closing parenthesis found? 'NoOp(open' at line 5 of extensions.conf"]);
+    expect(unbalancedLines(dp)).toEqual(['exten => c,1,NoOp(open']);
   });
 
   it('merges every [globals] section, a later value winning', () => {
@@ -56,7 +63,17 @@ describe('$[...] as ast_expr2 evaluates it', () => {
     ['123456 / 1000 + 65', '188.456'],
     ['0 & 1', '0'],
     ['"" = "YES" & 0 & "1001" != ""', '0'],
-    ['"" | 5', '5'],
+    // A quoted operand keeps its quotes (ast_expr2.fl): `""` is two characters, not empty.
+    ['"" | 5', '""'],
+    ['0 | 5', '5'],
+    ['"x" = x', '0'],
+    ['"" ? yes :: no', 'no'],
+    ['"0911" : "(911|112)$"', ''],
+    ['"911" : "(911|112)$"', '911'],
+    ['"9911" : "9?(911|112)$"', '911'],
+    ['"abc" : "[a-z]+"', '3'],
+    ['"x911" =~ "911"', '3'],
+    ['1 +', '0'],
     ['10 >= 9', '1'],
     ['!0', '1'],
     ['1 ? yes :: no', 'yes'],
@@ -65,7 +82,68 @@ describe('$[...] as ast_expr2 evaluates it', () => {
   });
 });
 
+describe('substitution and argument splitting as pbx_variables.c and app.c do them', () => {
+  it('the end of ${} and $[] is found by counting every brace or bracket inside; substrings; a function that fails substitutes nothing', async () => {
+    const dp = parseDialplan(`[test]
+exten => s,1,Set(re=[a-z]+)
+ same => n,Verbose(1,[$["abc9" : "[a-z]+"]] [$[\${LEN(\${re})} + 1]] [\${re:1:3}] [\${re:-2}] [\${IF(1)}])
+`);
+    const r = await call(dp);
+    expect(verbose(r.log)).toEqual(['[3] [7] [a-z] []+] []']);
+  });
+
+  it('each application splits its data as it does in Asterisk: Gosub keeps quotes (RAW args), Dial removes them, Verbose takes the rest as written', async () => {
+    const dp = parseDialplan(`[test]
+exten => s,1,Gosub(sub,s,1("a,b",c))
+ same => n,Dial("PJSIP/1@t",30,L(1000))
+[sub]
+exten => s,1,Verbose(1,[\${ARG1}] [\${ARG2}] [\${ARGC}], "as written")
+ same => n,Return()
+`);
+    const r = await call(dp);
+    expect(verbose(r.log)).toEqual(['["a,b"] [c] [2], "as written"']);
+    expect(r.dials[0]).toMatchObject({ dialString: 'PJSIP/1@t', timeout: '30', limitMs: 1000, placed: true });
+  });
+
+  it('REGEX("re" string) as func_strings.c: 1 or 0, one space after the quote skipped, \\ removed; an unbalanced ( makes it fail', async () => {
+    const dp = parseDialplan(`[test]
+exten => s,1,Verbose(1,[\${REGEX("^(911|112)$" 911)}] [\${REGEX("^(911|112)$" 0911)}] [\${REGEX("^ 9" 9)}] [\${REGEX("^ 9"  9)}] [\${REGEX("^[0-9]+$" 112)}] [\${REGEX("^\\d+$" 112)}] [\${REGEX("^(91" 911)}])
+`);
+    const r = await call(dp);
+    expect(verbose(r.log)).toEqual(['[1] [0] [0] [1] [1] [0] []']);
+    expect(r.warnings).toEqual([`ERROR func_strings.c: Unexpected arguments: should have been in the form '"<regex>" <string>'`]);
+  });
+
+  it('TIMEOUT(absolute) as func_timeout.c: read back as the seconds left with three decimals, cancelled by 0 or by text', async () => {
+    const dp = parseDialplan(`[test]
+exten => s,1,Set(TIMEOUT(absolute)=5)
+ same => n,Verbose(1,[\${TIMEOUT(absolute)}])
+ same => n,Set(TIMEOUT(absolute)=abc)
+ same => n,Verbose(1,[\${TIMEOUT(absolute)}])
+`);
+    const r = await call(dp);
+    expect(verbose(r.log)).toEqual([expect.stringMatching(/^\[4\.9\d\d\]$/), '[0]']);
+    expect(r.log).toContain('VERBOSE func_timeout.c: Channel hangup cancelled.');
+    expect(r.timeouts.map((t) => [t.value, t.at])).toEqual([['5', 's@test:1'], ['abc', 's@test:3']]);
+  });
+});
+
 describe('applications as Asterisk runs them', () => {
+  it('a call that runs out of priorities ends with cause 0 (603 Decline, dialplan-deadline.md 903); Hangup() keeps a cause already set, else 16', async () => {
+    const dp = parseDialplan(`[test]
+exten => s,1,NoOp()
+exten => d,1,Dial(PJSIP/1@t,30)
+ same => n,Hangup()
+exten => e,1,Hangup()
+`);
+    const fell = await call(dp);
+    expect([fell.hangupCause, fell.final]).toEqual([0, '603 Decline']);
+    expect(fell.log.at(-1)).toBe("VERBOSE pbx.c: Auto fallthrough, channel 'PJSIP/1001-00000001' status is 'UNKNOWN'");
+    const busy = await call(dp, { exten: 'd', dial: () => ({ status: 'BUSY' }) });
+    expect(busy.hangupCause).toBe(17);
+    expect((await call(dp, { exten: 'e' })).hangupCause).toBe(16);
+  });
+
   it('Macro(): MACRO_CONTEXT is the caller, ARGn and MACRO_* are restored, it returns when its steps end or at MacroExit()', async () => {
     const dp = dialplanOf(`[test]
 exten => s,1,Set(ARG1=outer)
@@ -130,9 +208,9 @@ exten => s,1,Verbose(1,handler [\${ARG1}] [\${DIALSTATUS}] [\${ANSWEREDTIME}] [\
     const refused = await call(dp);
     expect(refused.dials.map((d) => d.outcome)).toEqual(['refused']);
     expect(refused.warnings).toEqual(['WARNING features.c: Bridge does not accept L(0)']);
-    const answered = await call(dp, { start: { context: 'test', exten: 'a' }, dial: () => ({ status: 'ANSWER', answeredSeconds: 4 }) });
+    const answered = await call(dp, { exten: 'a', dial: () => ({ status: 'ANSWER', answeredSeconds: 4 }) });
     expect(answered.dials[0]?.flags).toEqual([{ flag: 'i' }, { flag: 'L', arg: '3000:60000:30000' }]);
     expect(verbose(answered.log)).toEqual(['handler [x] [ANSWER] [4] [16]']);
-    expect(answered.handlersRun).toEqual(['hh,s,1(x)']);
+    expect(answered.handlers.map((h) => h.location)).toEqual(['hh,s,1(x)']);
   });
 });

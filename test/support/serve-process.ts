@@ -1,6 +1,8 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { repoRoot } from './captures.js';
 
 export interface ServeProcess {
@@ -16,11 +18,18 @@ export interface ServeProcess {
 }
 
 const BIN = resolve(repoRoot, 'src/cli/bin.ts');
+// By URL, not by name: a bare --import resolves from the working directory, which may be elsewhere.
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+export interface ServeOptions {
+  /** The working directory; default the repository (as `npm start`). */
+  cwd?: string;
+}
 
 /** `dialguard serve` as a real process on random ports, with a database file of the test's. */
-export async function startServe(dbPath: string, env: Record<string, string> = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, 'serve'], {
-    cwd: repoRoot,
+export async function startServe(dbPath: string, env: Record<string, string> = {}, options: ServeOptions = {}): Promise<ServeProcess> {
+  const child = spawn(process.execPath, ['--import', TSX, BIN, 'serve'], {
+    cwd: options.cwd ?? repoRoot,
     env: {
       ...process.env,
       DIALGUARD_DB: dbPath,
@@ -67,7 +76,7 @@ export async function startServe(dbPath: string, env: Record<string, string> = {
     adminToken: tokenLine ? (tokenLine.split(': ').pop() ?? null) : null,
     output,
     async stop() {
-      // Already gone (it exited, or a test killed it): its 'exit' event will not come again.
+      // Exited already (by itself, or killed by a signal): nothing to wait for.
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill('SIGTERM');
       const [code] = (await once(child, 'exit')) as [number | null];

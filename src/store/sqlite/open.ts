@@ -11,6 +11,8 @@ export interface OpenOptions {
   manualCheckpoints?: boolean;
 }
 
+const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
+
 /**
  * Opens (creating it and its folder if need be) and migrates the database. Every failure is a
  * StoreError of one line naming the file or folder and the cause.
@@ -32,6 +34,8 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
     // would add an fsync to every decision.
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
+    // A restart reuses the WAL from its start but leaves the file at its largest: cut it back to this.
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     if (options.manualCheckpoints) db.pragma('wal_autocheckpoint = 0');
     migrate(db);
     return db;

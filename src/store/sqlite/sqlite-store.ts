@@ -21,6 +21,7 @@ import { createPolicyHistory } from './history.js';
 import { openDatabase } from './open.js';
 import { createPolicyRepository } from './policies.js';
 import { createReservationRepository } from './reservations.js';
+import { startRetention } from './retention.js';
 import { createTokenRepository } from './tokens.js';
 import { createVelocityRepository } from './velocity.js';
 
@@ -32,6 +33,8 @@ export interface SqliteStoreOptions {
   reservationGraceSeconds?: number;
   /** Checkpoint the WAL from a worker thread every this many ms (long-running servers). */
   checkpointIntervalMs?: number;
+  /** Prune the audit in the background, keeping this many days (0 keeps everything); off when absent. */
+  auditRetentionDays?: number;
   logger?: Logger;
 }
 
@@ -49,7 +52,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     manualCheckpoints: options.checkpointIntervalMs !== undefined,
   });
-  const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(options.path, options.checkpointIntervalMs, options.logger);
+  const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(db, options.path, options.checkpointIntervalMs, options.logger);
+  const retention = options.auditRetentionDays === undefined ? null : startRetention({ path: options.path, days: options.auditRetentionDays, logger: options.logger });
   const policies = createPolicyRepository(db);
   const reservations = createReservationRepository(db);
   const audit = createAuditRepository(db);
@@ -296,6 +300,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     checkWritable: () => run('checking the database', () => writableTx.immediate()),
 
     async close() {
+      await retention?.stop();
       await checkpointer?.stop();
       db.close();
     },

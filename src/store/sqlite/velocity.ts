@@ -7,7 +7,7 @@ import type { VelocityCounts } from '../../domain/usage.js';
  * Rows are dropped a little after they leave the longest window, so that a request whose clock
  * is slightly behind another guard process's still finds every row of its own window.
  */
-const KEEP_MS = LONGEST_WINDOW_MS + MINUTE_MS;
+export const KEEP_MS = LONGEST_WINDOW_MS + MINUTE_MS;
 /** Every PRUNE_EVERY-th row added, up to PRUNE_BATCH old rows are dropped: twice as fast as they come, so the table keeps to an hour. */
 const PRUNE_EVERY = 16;
 const PRUNE_BATCH = 32;

@@ -1,14 +1,17 @@
 /**
- * The dialplan applications of the shipped dialplan and of FreePBX's generated trunk dialplan,
- * each as Asterisk runs it on data already expanded. Return value, as in Asterisk: 0 goes on to
- * the next priority, -1 ends the call (the channel hangs up), MACRO_EXIT leaves a Macro.
+ * The dialplan applications of the shipped dialplans, the captures' lab contexts and FreePBX's
+ * generated trunk dialplan, each as Asterisk runs it on data already expanded. Return value, as
+ * in Asterisk: 0 goes on to the next priority, -1 ends the call, MACRO_EXIT leaves a Macro.
  *
  * Dial() is recorded, not placed: the test says what the far end did (DialOutcome).
+ * Playback() takes no real time: its duration is counted in the caller's view (finalAtMs).
  */
-import { runAgi, type AgiRun } from './agi.js';
-import type { Channel, Location } from './channel.js';
+import { runAgi } from './agi.js';
+import type { Location } from './channel.js';
 import { separateArgs } from './expand.js';
 import { isTrue } from './expression.js';
+import type { PbxHost } from './host.js';
+import { runStasis } from './stasis.js';
 
 export const MACRO_EXIT = 1024;
 
@@ -27,50 +30,35 @@ export interface DialOption {
   arg?: string;
 }
 
-export interface DialAttempt {
-  /** `PJSIP/011442079460000@carrier-a`, as Dial received it. */
+/** What Dial() was asked to do. */
+export interface DialRequest {
+  /** The data as Dial received it. */
+  data: string;
+  /** `PJSIP/011442079460000@carrier-a`. */
   dialString: string;
   timeout: string;
   /** The options argument as Dial received it. */
   options: string;
   flags: DialOption[];
+  /** The L() limit in ms as Dial reads it (its leading integer); null when Dial has no L() or an empty one (no limit). */
+  limitMs: number | null;
+  /** Seconds left on TIMEOUT(absolute) when Dial started; 0: none armed. */
+  absoluteTimeoutS: number;
   /** The priority that ran Dial. */
   at: Location;
+  atMs: number;
   /** The channel's variables at that moment. */
   variables: Record<string, string>;
-  /** What happened: refused by Dial itself (L(0)), or the outcome the test gave. */
+}
+
+export interface DialAttempt extends DialRequest {
+  /** Dial refuses `L(0)` and a limit that is not a number (dialplan-facts.md). */
+  placed: boolean;
+  /** What the far end did, as the test said; 'refused' when not placed. */
   outcome: DialOutcome | 'refused';
 }
 
-export interface PbxRecord {
-  dials: DialAttempt[];
-  agi: AgiRun[];
-  /** `Playback()`, `PlayTones()`, `Progress()`, `Answer()` in order, as `App(data)`. */
-  media: string[];
-}
-
-/** What an application may do to the PBX running it. */
-export interface ApplicationHost {
-  channel: Channel;
-  appMacro: boolean;
-  record: PbxRecord;
-  dial(attempt: Omit<DialAttempt, 'outcome'>): DialOutcome;
-  log(line: string): void;
-  warn(line: string): void;
-  /** `[[context,]exten,]priority-or-label` from the current position; undefined if it does not exist. */
-  resolve(target: string): Location | undefined;
-  jump(to: Location): void;
-  gosub(to: Location, args: string[]): void;
-  /** Pops the top frame and jumps back; -1 when it was a hangup handler's (or there was none). */
-  returnFromGosub(value: string): number;
-  macro(name: string, args: string[]): Promise<number>;
-  /** Sets a variable, or writes a function (`CHANNEL(hangup_handler_push)`, `LOCAL(x)`). */
-  assign(name: string, value: string): void;
-  /** Runs an application by name on data already expanded (ExecIf). */
-  exec(app: string, data: string): Promise<number>;
-}
-
-type Application = (host: ApplicationHost, data: string) => number | Promise<number>;
+type Application = (host: PbxHost, data: string) => number | Promise<number>;
 
 function parseDialOptions(options: string): DialOption[] {
   const flags: DialOption[] = [];
@@ -94,29 +82,44 @@ function parseDialOptions(options: string): DialOption[] {
 
 const DEFAULT_CAUSE: Record<DialStatus, number> = { ANSWER: 16, BUSY: 17, NOANSWER: 19, CHANUNAVAIL: 20, CONGESTION: 34, CANCEL: 16 };
 
-function dial(host: ApplicationHost, data: string): number {
-  const [dialString = '', timeout = '', options = ''] = separateArgs(data);
+async function dial(host: PbxHost, data: string): Promise<number> {
+  const [dialString = '', timeout = '', options = ''] = separateArgs(data, { max: 4 });
   const flags = parseDialOptions(options);
-  const attempt = { dialString, timeout, options, flags, at: { ...host.channel.location }, variables: host.channel.snapshot() };
-  const limit = flags.find((f) => f.flag === 'L')?.arg;
-  // dialplan-facts.md: L(0) and L(abc) do not dial; Dial returns -1 and sets no DIALSTATUS.
-  const limitMs = limit === undefined ? undefined : Number.parseInt(limit, 10);
-  if (limitMs !== undefined && (Number.isNaN(limitMs) || limitMs === 0)) {
-    host.warn(`WARNING features.c: Bridge does not accept L(${limit})`);
-    host.record.dials.push({ ...attempt, outcome: 'refused' });
+  const limit = flags.find((f) => f.flag === 'L')?.arg ?? '';
+  const limitText = limit.split(':')[0] as string;
+  // features.c ast_bridge_timelimit(): atol() of the part before the first ':'.
+  const limitMs = limitText === '' ? null : Number.parseInt(limitText, 10) || 0;
+  const ch = host.channel;
+  const request: DialRequest = {
+    data,
+    dialString,
+    timeout,
+    options,
+    flags,
+    limitMs,
+    absoluteTimeoutS: host.timeout.leftSeconds(),
+    at: { ...ch.location },
+    atMs: host.now(),
+    variables: ch.snapshot(),
+  };
+  if (limitMs === 0) {
+    host.warn(`WARNING features.c: Bridge does not accept L(${limitText})`);
+    host.record.dials.push({ ...request, placed: false, outcome: 'refused' });
     return -1;
   }
-  const outcome = host.dial(attempt);
-  host.record.dials.push({ ...attempt, outcome });
-  const ch = host.channel;
+  const attempt: DialAttempt = { ...request, placed: true, outcome: 'refused' };
+  host.record.dials.push(attempt);
+  const outcome = await host.dialOutcome(request);
+  attempt.outcome = outcome;
   ch.set('DIALSTATUS', outcome.status);
   ch.set('ANSWEREDTIME', outcome.status === 'ANSWER' ? String(outcome.answeredSeconds ?? 0) : '');
   ch.hangupCause = outcome.cause ?? DEFAULT_CAUSE[outcome.status];
+  if (outcome.status === 'ANSWER') ch.state = 'Up';
   // Without the g option an answered call ends the caller's dialplan when the bridge ends.
   return outcome.status === 'ANSWER' && !flags.some((f) => f.flag === 'g') ? -1 : 0;
 }
 
-function gotoTarget(host: ApplicationHost, target: string, app: string): number {
+function gotoTarget(host: PbxHost, target: string, app: string): number {
   const to = host.resolve(target);
   if (!to) {
     host.warn(`WARNING pbx.c: ${app}: no such destination ${target}`);
@@ -127,16 +130,11 @@ function gotoTarget(host: ApplicationHost, target: string, app: string): number 
   return 0;
 }
 
-/** `label(args)` of Gosub/GosubIf: the label part and the arguments, split as app_stack does. */
-function gosubTarget(spec: string): { target: string; args: string[] } {
+/** app_stack gosub_exec(): `[[context,]exten,]priority[(args)]`, the arguments split as AST_STANDARD_RAW_ARGS. */
+function gosub(host: PbxHost, spec: string): number {
   const paren = spec.indexOf('(');
-  if (paren === -1) return { target: spec, args: [] };
-  const inner = spec.slice(paren + 1, spec.lastIndexOf(')'));
-  return { target: spec.slice(0, paren), args: inner === '' ? [] : separateArgs(inner) };
-}
-
-function gosub(host: ApplicationHost, spec: string): number {
-  const { target, args } = gosubTarget(spec);
+  const target = paren === -1 ? spec : spec.slice(0, paren);
+  const args = paren === -1 ? [] : separateArgs(spec.slice(paren + 1, spec.lastIndexOf(')')), { removeChars: false });
   const to = host.resolve(target);
   if (!to) {
     host.warn(`ERROR app_stack.c: Attempt to reach a non-existent destination for Gosub: (Context:${target})`);
@@ -146,35 +144,94 @@ function gosub(host: ApplicationHost, spec: string): number {
   return 0;
 }
 
-/** `cond?a[:b]`, the branches split at `:` outside parentheses. */
-function conditional(data: string): { truth: boolean; whenTrue: string; whenFalse: string } {
+/** GotoIf (pbx_builtin_gotoif()) and app_macro's look at GosubIf: strsep() at the first `?`, then at the first `:`. */
+export function strsepBranch(data: string): string {
   const q = data.indexOf('?');
-  const [whenTrue = '', whenFalse = ''] = separateArgs(q === -1 ? '' : data.slice(q + 1), ':');
-  return { truth: isTrue((q === -1 ? data : data.slice(0, q)).trim()), whenTrue, whenFalse };
+  const branches = q === -1 ? '' : data.slice(q + 1);
+  const colon = branches.indexOf(':');
+  const [whenTrue, whenFalse] = colon === -1 ? [branches, ''] : [branches.slice(0, colon), branches.slice(colon + 1)];
+  return isTrue(q === -1 ? data : data.slice(0, q)) ? whenTrue : whenFalse;
 }
 
-/** `App(args)` of ExecIf: name before the first `(`, data up to the last `)`. */
-function appCall(text: string): { app: string; data: string } {
-  const paren = text.indexOf('(');
-  return paren === -1 ? { app: text, data: '' } : { app: text.slice(0, paren), data: text.slice(paren + 1, text.lastIndexOf(')')) };
+/** app_exec.c execif_exec(): `expr?app(args)[:app(args)]`, split as AST_NONSTANDARD_RAW_ARGS. */
+async function execIf(host: PbxHost, data: string): Promise<number> {
+  const question = data.indexOf('?');
+  const comma = data.indexOf(',');
+  if (question === -1 || (comma !== -1 && comma < question)) throw new Error(`ExecIf(${data}): the deprecated syntax is not modelled by the dialplan double`);
+  const [expr = '', remainder = ''] = separateArgs(data, { delimiter: '?', removeChars: false, max: 2 });
+  if (remainder === '') {
+    host.warn('ERROR app_exec.c: Usage: ExecIf(<expr>?<appiftrue>(<args>)[:<appiffalse>(<args)])');
+    return -1;
+  }
+  const [whenTrue = '', whenFalse = ''] = separateArgs(remainder, { delimiter: ':', removeChars: false, max: 2 });
+  const truth = isTrue(expr);
+  const chosen = truth ? whenTrue : whenFalse;
+  if (chosen === '') {
+    if (!truth) return 0;
+    host.warn('WARNING app_exec.c: Could not find application! ()');
+    return -1;
+  }
+  const paren = chosen.indexOf('(');
+  const app = paren === -1 ? chosen : chosen.slice(0, paren);
+  const appData = paren === -1 ? '' : chosen.slice(paren + 1, chosen.lastIndexOf(')') > paren ? chosen.lastIndexOf(')') : undefined);
+  return host.exec(app, appData);
 }
 
-function hangupWith(host: ApplicationHost, cause: number): number {
+/** pbx_builtin_hangup(): the cause given, else the channel's, else 16 (normal clearing). */
+function hangup(host: PbxHost, data: string): number {
+  const ch = host.channel;
+  const given = Number.parseInt(data, 10);
+  if (data !== '' && !(given > 0)) host.warn(`WARNING pbx.c: Invalid cause given to Hangup(): "${data}"`);
+  ch.hangupCause = given > 0 ? given : ch.hangupCause > 0 ? ch.hangupCause : 16;
+  return -1;
+}
+
+function hangupWith(host: PbxHost, cause: number): number {
   host.channel.hangupCause = cause;
   return -1;
 }
 
-const media = (name: string) => (host: ApplicationHost, data: string): number => {
+const media = (name: string) => (host: PbxHost, data: string): number => {
   host.record.media.push(`${name}(${data})`);
-  if (name === 'Playback') host.log(`VERBOSE file.c: <${host.channel.name}> Playing '${separateArgs(data)[0]}.gsm' (language 'en')`);
+  if (name === 'Playback') {
+    const [files = '', options = ''] = separateArgs(data);
+    // Playback answers the channel first unless told not to.
+    if (!options.split('&').includes('noanswer')) host.channel.state = 'Up';
+    for (const file of files.split('&')) {
+      host.log(`VERBOSE file.c: <${host.channel.name}> Playing '${file}.gsm' (language 'en')`);
+      host.played(file);
+    }
+  }
   return host.channel.hungUp ? -1 : 0;
 };
+
+/** app_verbose.c: `Verbose([level,]message)` and `Log(level,message)`. */
+function verbose(host: PbxHost, data: string): number {
+  const [level = '', message] = separateArgs(data, { max: 2 });
+  host.log(`VERBOSE app_verbose.c: ${message ?? level}`);
+  return 0;
+}
+
+function logApp(host: PbxHost, data: string): number {
+  if (data === '') return 0;
+  const [level = '', message = ''] = separateArgs(data, { max: 2 });
+  const { context, exten, priority } = host.channel.location;
+  const name = level.toUpperCase();
+  if (!['ERROR', 'WARNING', 'NOTICE', 'DEBUG', 'VERBOSE', 'DTMF'].includes(name)) {
+    host.warn(`ERROR app_verbose.c: Unknown log level: '${level}'`);
+    return 0;
+  }
+  const line = `${name} Ext. ${exten}:${priority} @ ${context}: ${message}`;
+  if (name === 'WARNING' || name === 'ERROR') host.warn(line);
+  else host.log(line);
+  return 0;
+}
 
 /** Canonical names, as Asterisk logs them; looked up without regard to case. */
 const APPLICATIONS: Record<string, Application> = {
   Set(host, data) {
     const eq = data.indexOf('=');
-    if (eq <= 0) {
+    if (eq === -1) {
       host.warn(`WARNING pbx_variables.c: Set requires an '=' to be a valid assignment.`);
       return 0;
     }
@@ -182,38 +239,25 @@ const APPLICATIONS: Record<string, Application> = {
     return 0;
   },
   NoOp: () => 0,
-  Wait: () => 0,
-  Verbose(host, data) {
-    const [level, ...rest] = separateArgs(data);
-    host.log(`VERBOSE app_verbose.c: ${rest.length > 0 && /^\d+$/.test(level ?? '') ? rest.join(',') : data}`);
-    return 0;
-  },
-  Log(host, data) {
-    const comma = data.indexOf(',');
-    const { context, exten, priority } = host.channel.location;
-    const line = `${data.slice(0, comma).toUpperCase()} Ext. ${exten}:${priority} @ ${context}: ${data.slice(comma + 1)}`;
-    if (/^(WARNING|ERROR)/.test(line)) host.warn(line);
-    else host.log(line);
-    return 0;
-  },
+  Verbose: verbose,
+  Log: logApp,
   Goto: (host, data) => gotoTarget(host, data, 'Goto'),
   GotoIf(host, data) {
-    const { truth, whenTrue, whenFalse } = conditional(data);
-    const branch = truth ? whenTrue : whenFalse;
-    return branch === '' ? 0 : gotoTarget(host, branch, 'GotoIf');
+    const target = strsepBranch(data);
+    return target === '' ? 0 : gotoTarget(host, target, 'GotoIf');
   },
-  ExecIf(host, data) {
-    const { truth, whenTrue, whenFalse } = conditional(data);
-    const chosen = truth ? whenTrue : whenFalse;
-    if (chosen === '') return 0;
-    const { app, data: appData } = appCall(chosen);
-    return host.exec(app, appData);
-  },
+  ExecIf: execIf,
   Gosub: (host, data) => gosub(host, data),
   GosubIf(host, data) {
-    const { truth, whenTrue, whenFalse } = conditional(data);
-    const branch = truth ? whenTrue : whenFalse;
-    return branch === '' ? 0 : gosub(host, branch);
+    // app_stack gosubif_exec(): AST_NONSTANDARD_RAW_ARGS at `?`, then at `:`.
+    const [condition = '', labels] = separateArgs(data, { delimiter: '?', removeChars: false, max: 2 });
+    if (labels === undefined) {
+      host.warn('WARNING app_stack.c: GosubIf requires an argument: GosubIf(cond?label1(args):label2(args)');
+      return 0;
+    }
+    const [whenTrue = '', whenFalse = ''] = separateArgs(labels, { delimiter: ':', removeChars: false, max: 2 });
+    const target = isTrue(condition) ? whenTrue : whenFalse;
+    return target === '' ? 0 : gosub(host, target);
   },
   Return: (host, data) => host.returnFromGosub(data),
   Macro(host, data) {
@@ -223,24 +267,33 @@ const APPLICATIONS: Record<string, Application> = {
   },
   MacroExit: () => MACRO_EXIT,
   Dial: dial,
-  AGI: async (host, data) => {
-    host.record.agi.push(await runAgi(host, data, separateArgs(data)));
-    return 0;
-  },
-  Hangup: (host, data) => hangupWith(host, Number.parseInt(data, 10) || 16),
+  AGI: runAgi,
+  Stasis: runStasis,
+  Hangup: hangup,
   Busy: (host) => hangupWith(host, 17),
   Congestion: (host) => hangupWith(host, 34),
   Playback: media('Playback'),
   PlayTones: media('PlayTones'),
   Progress: media('Progress'),
-  Answer: media('Answer'),
 };
 
 const BY_LOWER_NAME = new Map(Object.entries(APPLICATIONS).map(([name, app]) => [name.toLowerCase(), { name, app }]));
 
-/** The application registered under `name` (any case); Macro and MacroExit only where app_macro is loaded. */
-export function findApplication(name: string, appMacro: boolean): { name: string; app: Application } | undefined {
+export type Found = { name: string; app: Application } | 'not loaded';
+
+/**
+ * The application registered under `name` (any case). Macro and MacroExit are 'not loaded'
+ * without app_macro (Asterisk 21+): Asterisk then has no such application. Any other name the
+ * double does not model is an error, so that it cannot pass a test by accident.
+ */
+export function findApplication(name: string, appMacro: boolean): Found {
   const found = BY_LOWER_NAME.get(name.toLowerCase());
-  if (!found || (!appMacro && (found.name === 'Macro' || found.name === 'MacroExit'))) return undefined;
-  return found;
+  if (!found) throw new Error(`the dialplan double does not model the application ${name}()`);
+  return !appMacro && (found.name === 'Macro' || found.name === 'MacroExit') ? 'not loaded' : found;
+}
+
+/** What `Log(level,message)` at exten@context writes (app_verbose.c log_exec()), at any priority: for a test to match. */
+export function appLogLine(level: string, exten: string, context: string, message: string): RegExp {
+  const quote = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${level} Ext\\. ${quote(exten)}:\\d+ @ ${quote(context)}: ${quote(message)}$`);
 }

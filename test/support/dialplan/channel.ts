@@ -1,20 +1,26 @@
 /**
- * The state of one Asterisk channel as the dialplan sees it: where it is, its variables (a
- * stack per name, as Asterisk keeps them: LOCAL() and Gosub arguments push a value that
- * Return() pops), its Gosub frames and its hangup handlers.
+ * The state of one Asterisk channel as the dialplan sees it: what it is (technology, endpoint,
+ * addresses), where it is, its variables (a stack per name, as Asterisk keeps them: LOCAL() and
+ * Gosub arguments push a value that Return() pops), its Gosub frames and its hangup handlers.
  */
 
-export interface ChannelOptions {
-  /** `PJSIP/1001-00000001`; the technology is what comes before the `/`. */
-  name: string;
-  uniqueid?: string;
-  /** PJSIP only: `${CHANNEL(endpoint)}`. */
+export type ChannelTech = 'PJSIP' | 'SIP' | 'Local';
+
+export interface ChannelSpec {
+  /** CHANNEL(channeltype). */
+  tech: ChannelTech;
+  /** PJSIP: CHANNEL(endpoint). chan_sip: CHANNEL(peername). */
   endpoint?: string;
-  /** PJSIP only: `${CHANNEL(pjsip,remote_addr)}`. */
+  /** PJSIP: CHANNEL(pjsip,remote_addr), `192.168.1.20:5060`. */
   remoteAddr?: string;
-  callerId?: { num: string; name: string };
-  /** Channel variables already set when the call reaches the dialplan under test. */
-  variables?: Readonly<Record<string, string>>;
+  /** chan_sip: CHANNEL(recvip), a bare address. */
+  recvip?: string;
+  callerId: { num: string; name?: string };
+  /** Default from the technology and caller: `PJSIP/1001-00000001`. */
+  name?: string;
+  uniqueid?: string;
+  /** `Up` for a channel already answered (voicemail). Default `Ring`. */
+  state?: 'Ring' | 'Up';
 }
 
 export interface Location {
@@ -30,18 +36,20 @@ export interface Frame {
   locals: Set<string>;
   /** A hangup handler's frame: its Return() ends the handler. */
   special: boolean;
-  /** How many arguments it was called with: the next Gosub masks as many of them. */
+  /** app_stack's frame->arguments: how many ARGn it set, masked ones included. */
   argc: number;
 }
 
 export class Channel {
   readonly name: string;
   readonly uniqueid: string;
-  readonly type: string;
+  readonly tech: ChannelTech;
   readonly endpoint: string;
   readonly remoteAddr: string;
-  callerId: { num: string; name: string };
-  location: Location = { context: '', exten: '', priority: 1 };
+  readonly recvip: string;
+  readonly callerId: { num: string; name: string };
+  state: 'Ring' | 'Up';
+  location: Location;
   readonly frames: Frame[] = [];
   /** `Set(CHANNEL(hangup_handler_push)=…)`, most recent last. */
   readonly hangupHandlers: string[] = [];
@@ -49,14 +57,16 @@ export class Channel {
   hangupCause = 0;
   private readonly vars = new Map<string, string[]>();
 
-  constructor(options: ChannelOptions) {
-    this.name = options.name;
-    this.uniqueid = options.uniqueid ?? '1795264997.1';
-    this.type = options.name.slice(0, Math.max(0, options.name.indexOf('/')));
-    this.endpoint = options.endpoint ?? '';
-    this.remoteAddr = options.remoteAddr ?? '';
-    this.callerId = { ...(options.callerId ?? { num: '', name: '' }) };
-    for (const [name, value] of Object.entries(options.variables ?? {})) this.set(name, value);
+  constructor(spec: ChannelSpec, start: { context: string; exten: string }) {
+    this.tech = spec.tech;
+    this.name = spec.name ?? (spec.tech === 'Local' ? `Local/${start.exten}@${start.context}-00000001;2` : `${spec.tech}/${spec.callerId.num}-00000001`);
+    this.uniqueid = spec.uniqueid ?? '1796163213.7';
+    this.endpoint = spec.endpoint ?? '';
+    this.remoteAddr = spec.remoteAddr ?? '';
+    this.recvip = spec.recvip ?? '';
+    this.callerId = { num: spec.callerId.num, name: spec.callerId.name ?? '' };
+    this.state = spec.state ?? 'Ring';
+    this.location = { ...start, priority: 1 };
   }
 
   get(name: string): string | undefined {
@@ -78,11 +88,7 @@ export class Channel {
     this.vars.set(name, stack);
   }
 
-  /** pbx_builtin_setvar_helper(name, NULL): removes the visible value. */
-  unset(name: string): void {
-    this.pop(name);
-  }
-
+  /** Removes the visible value (pbx_builtin_setvar_helper(name, NULL), or a frame's local at Return()). */
   pop(name: string): void {
     const stack = this.vars.get(name);
     stack?.pop();

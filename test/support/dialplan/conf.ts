@@ -1,18 +1,22 @@
 /**
- * extensions.conf read the way Asterisk's pbx_config reads it, across `#include`d files:
+ * extensions.conf read the way Asterisk's config parser and pbx_config read it, across
+ * `#include`d files:
  * - `;` starts a comment, `\;` is a literal semicolon;
  * - `[name]` opens a context; a context named twice (in two files) is one context;
- * - every `[globals]` section is read (Asterisk merges them since 2018, pbx_config.c
- *   "ast_variable_browse does not merge multiple [globals] sections");
+ * - every `[globals]` section is read (pbx_config.c: "ast_variable_browse does not merge
+ *   multiple [globals] sections", so it walks them all), a later value winning;
  * - `exten => NAME,PRIORITY,App(data)` and `same => PRIORITY,App(data)`, where PRIORITY is a
- *   number, `n` (the previous priority of the same extension plus one), or either with a
- *   `(label)`; `include => context`;
+ *   number, `n` (the previous line's priority plus one; reset at each `[section]`), or either
+ *   with a `(label)`; `include => context`;
+ * - the data is what lies between the application's first `(` and its LAST `)`; with no `)`
+ *   pbx_config keeps the rest and warns "No closing parenthesis found?";
  * - a priority that is already registered is refused and the first one kept, with Asterisk's
  *   two WARNING lines (pbx.c add_priority(), pbx_config.c): this is how a hook in
  *   extensions_custom.conf wins over FreePBX's empty one later in extensions.conf.
  */
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { repoRoot } from '../captures.js';
 
 export interface Priority {
   context: string;
@@ -33,6 +37,8 @@ export interface Context {
   /** Per extension as written, its priorities by number. */
   extensions: Map<string, Map<number, Priority>>;
   includes: string[];
+  /** Its `exten =>`, `same =>` and `include =>` lines as read, comments removed, in order. */
+  lines: string[];
 }
 
 export interface Dialplan {
@@ -47,8 +53,43 @@ export type ConfigFiles = Readonly<Record<string, string>>;
 
 /** Loads `entry` (a name in `files`) and everything it includes, in Asterisk's order. */
 export function loadDialplan(entry: string, files: ConfigFiles): Dialplan {
+  return load(entry, (name) => readFileSync(pathOf(files, name), 'utf8'));
+}
+
+/** Reads a dialplan given as the text of extensions.conf, its `#include`s from `files`. */
+export function parseDialplan(text: string, files: ConfigFiles = {}): Dialplan {
+  return load('extensions.conf', (name) => (name === 'extensions.conf' ? text : readFileSync(pathOf(files, name), 'utf8')));
+}
+
+function pathOf(files: ConfigFiles, name: string): string {
+  const path = files[name];
+  if (path === undefined) throw new Error(`#include ${name}: not among the files given`);
+  return path;
+}
+
+export type ShippedDialplan = 'extensions-dialguard.conf' | 'extensions-dialguard-ari.conf';
+
+export function shippedDialplanText(file: ShippedDialplan): string {
+  return readFileSync(resolve(repoRoot, 'dialplan', file), 'utf8');
+}
+
+export function readShippedDialplan(file: ShippedDialplan): Dialplan {
+  return parseDialplan(shippedDialplanText(file));
+}
+
+/**
+ * The application lines whose parentheses do not balance. Asterisk takes a `;` for the start
+ * of a comment anywhere in a line, so one in an application's data cuts the line short, and
+ * pbx_config only notices when no `)` is left at all.
+ */
+export function unbalancedLines(dialplan: Dialplan): string[] {
+  const depth = (line: string): number => [...line].reduce((d, c) => d + (c === '(' ? 1 : c === ')' ? -1 : 0), 0);
+  return [...dialplan.contexts.values()].flatMap((c) => c.lines.filter((l) => /^(exten|same)\s*=>/.test(l) && depth(l) !== 0));
+}
+
+function load(entry: string, read: (name: string) => string): Dialplan {
   const dialplan: Dialplan = { contexts: new Map(), globals: new Map(), warnings: [] };
-  new Loader(dialplan, files).file(entry);
+  new Loader(dialplan, read).file(entry);
   return dialplan;
 }
 
@@ -71,20 +112,19 @@ function stripComment(raw: string): string {
 
 class Loader {
   private context = '';
-  /** pbx_config's continuation state: `n` and `same` refer to the previous extension line. */
+  /** pbx_config's continuation state: `same` repeats the previous extension, `n` is the previous priority plus one. */
   private lastExten = '';
-  private lastPriority = 0;
+  private lastPriority = -2;
 
   constructor(
     private readonly dialplan: Dialplan,
-    private readonly files: ConfigFiles,
+    private readonly read: (name: string) => string,
   ) {}
 
   file(name: string): void {
-    const path = this.files[name];
-    if (path === undefined) throw new Error(`#include ${name}: not among the files given to loadDialplan()`);
-    const lines = readFileSync(path, 'utf8').split('\n');
-    lines.forEach((raw, index) => this.line(raw, basename(name), index + 1));
+    this.read(name)
+      .split('\n')
+      .forEach((raw, index) => this.line(raw, basename(name), index + 1));
   }
 
   private line(raw: string, file: string, lineNo: number): void {
@@ -96,8 +136,9 @@ class Loader {
     if (header) {
       this.context = header[1] as string;
       this.lastExten = '';
+      this.lastPriority = -2;
       if (this.context !== 'globals' && !this.dialplan.contexts.has(this.context)) {
-        this.dialplan.contexts.set(this.context, { name: this.context, extensions: new Map(), includes: [] });
+        this.dialplan.contexts.set(this.context, { name: this.context, extensions: new Map(), includes: [], lines: [] });
       }
       return;
     }
@@ -111,6 +152,7 @@ class Loader {
     if (!statement) throw new Error(`${file}:${lineNo}: not an exten/same/include line: ${line}`);
     const context = this.dialplan.contexts.get(this.context);
     if (!context) throw new Error(`${file}:${lineNo}: a line outside any context`);
+    context.lines.push(line);
     const [, kind, rest] = statement as unknown as [string, string, string];
     if (kind === 'include') {
       context.includes.push(rest.trim());
@@ -131,18 +173,22 @@ class Loader {
       exten = this.lastExten;
       rest = sameLine as string;
     }
+    this.lastExten = exten;
     const comma = rest.indexOf(',');
     const priorityText = rest.slice(0, comma).trim();
     const application = rest.slice(comma + 1).trim();
     if (priorityText === 'hint') return;
-    const labelled = /^(\d+|n)(?:\((\w+)\))?$/.exec(priorityText);
+    const labelled = /^(\d+|n)(?:\(([^)]+)\))?$/.exec(priorityText);
     if (!labelled) throw new Error(`${file}:${lineNo}: unsupported priority ${JSON.stringify(priorityText)}`);
-    const number = labelled[1] === 'n' ? (exten === this.lastExten ? this.lastPriority + 1 : 1) : Number(labelled[1]);
-    this.lastExten = exten;
+    if (labelled[1] === 'n' && this.lastPriority < 0) throw new Error(`${file}:${lineNo}: Can't use 'next' priority on the first entry`);
+    const number = labelled[1] === 'n' ? this.lastPriority + 1 : Number(labelled[1]);
     this.lastPriority = number;
     const paren = application.indexOf('(');
     const close = application.lastIndexOf(')');
     const app = (paren === -1 ? application : application.slice(0, paren)).trim();
+    if (paren !== -1 && close < paren) {
+      this.dialplan.warnings.push(`WARNING pbx_config.c: No closing parenthesis found? '${application}' at line ${lineNo} of ${file}`);
+    }
     const data = paren === -1 ? '' : application.slice(paren + 1, close > paren ? close : undefined);
     const priorities = context.extensions.get(exten) ?? new Map<number, Priority>();
     context.extensions.set(exten, priorities);

@@ -1,11 +1,13 @@
 /**
- * The dialplan functions the shipped dialplan and FreePBX's generated trunk dialplan use, read
- * (`${FUNC(args)}`) and written (`Set(FUNC(args)=value)`), with Asterisk's meaning. An unknown
- * function is an error here, so that a new one in the dialplan under test is noticed.
+ * The dialplan functions the shipped dialplans and FreePBX's generated trunk dialplan use, read
+ * (`${FUNC(args)}`) and written (`Set(FUNC(args)=value)`), with Asterisk's meaning. A read that
+ * fails in Asterisk (the function returns -1) gives `null`: nothing is substituted. An unknown
+ * function, or a CHANNEL() item the double does not model, is an error here, so that a
+ * construct the double does not know cannot pass a test by accident.
  */
 import type { Channel } from './channel.js';
 import { separateArgs } from './expand.js';
-import { isTrue } from './expression.js';
+import { isTrue, posixExtended } from './expression.js';
 
 export interface FunctionHost {
   channel: Channel;
@@ -15,26 +17,45 @@ export interface FunctionHost {
   variable(name: string): string | undefined;
   /** Sets a LOCAL variable of the current Gosub frame. */
   setLocal(name: string, value: string): void;
+  /** `${TIMEOUT(absolute)}`. */
+  absoluteTimeoutLeft(): string;
+  /** `Set(TIMEOUT(absolute)=…)`. */
+  setAbsoluteTimeout(value: string): void;
   log(line: string): void;
   warn(line: string): void;
 }
 
 interface DialplanFunction {
-  read?(host: FunctionHost, args: string): string;
+  read?(host: FunctionHost, args: string): string | null;
   write?(host: FunctionHost, args: string, value: string): void;
 }
 
-/** `IF(cond?true[:false])`: splits at the first `?`, then the first `:`. */
-function ifFunction(args: string): string {
-  const q = args.indexOf('?');
-  if (q === -1) return '';
-  const [whenTrue, whenFalse = ''] = splitOnce(args.slice(q + 1), ':');
-  return isTrue(args.slice(0, q).trim()) ? whenTrue : whenFalse;
+/** func_logic.c acf_if(): `IF(expr?[true][:false])`, split like AST_NONSTANDARD_APP_ARGS, each part stripped. */
+function ifFunction(args: string): string | null {
+  const [expr, remainder] = separateArgs(args, { delimiter: '?', max: 2 });
+  const branches = remainder === undefined ? [] : separateArgs(remainder, { delimiter: ':', max: 2 });
+  if (!expr?.trim() || branches.length === 0) return null;
+  const [whenTrue = '', whenFalse = ''] = branches;
+  return isTrue(expr.trim()) ? whenTrue.trim() : whenFalse.trim();
 }
 
-function splitOnce(text: string, sep: string): [string, string?] {
-  const at = text.indexOf(sep);
-  return at === -1 ? [text] : [text.slice(0, at), text.slice(at + sep.length)];
+/** func_strings.c regex(): `REGEX("re" string)`, split at `"`; 1 on a match, 0 otherwise. */
+function regex(host: FunctionHost, args: string): string | null {
+  const parts = separateArgs(args, { delimiter: '"', max: 3 });
+  if (parts.length !== 3) {
+    host.warn(`ERROR func_strings.c: Unexpected arguments: should have been in the form '"<regex>" <string>'`);
+    return null;
+  }
+  const [, pattern = '', subject = ''] = parts;
+  let re: RegExp;
+  try {
+    re = posixExtended(pattern);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    host.warn(`WARNING func_strings.c: Malformed input REGEX(${args}): ${err.message}`);
+    return null;
+  }
+  return re.test(/^[ \t]/.test(subject) ? subject.slice(1) : subject) ? '1' : '0';
 }
 
 /** `CUT(varname,delimiter,fields)`: fields `2`, `2-3`, `2-`, `-2`. */
@@ -48,28 +69,39 @@ function cut(host: FunctionHost, args: string): string {
   return parts.slice(from - 1, to).join(delimiter.charAt(0) || '-');
 }
 
-const CHANNEL_ITEMS = (host: FunctionHost, item: string): string => {
+/** CHANNEL(item) for the channel technologies of the captures; an item of another technology is func_channel.c's WARNING. */
+function channelItem(host: FunctionHost, item: string): string {
   const ch = host.channel;
+  const only = (tech: string, value: string): string => {
+    if (ch.tech === tech) return value;
+    host.warn(`WARNING func_channel.c: Unknown or unavailable item requested: '${item}'`);
+    return '';
+  };
   switch (item) {
     case 'channeltype':
-      return ch.type;
+      return ch.tech;
     case 'name':
       return ch.name;
     case 'uniqueid':
       return ch.uniqueid;
     case 'state':
-      return ch.hungUp ? 'Down' : 'Ring';
+      return ch.state;
     case 'endpoint':
+      return only('PJSIP', ch.endpoint);
     case 'pjsip,remote_addr':
-      if (ch.type === 'PJSIP') return item === 'endpoint' ? ch.endpoint : ch.remoteAddr;
-      break;
+      return only('PJSIP', ch.remoteAddr);
+    case 'recvip':
+      return only('SIP', ch.recvip);
+    case 'peername':
+      return only('SIP', ch.endpoint);
+    default:
+      throw new Error(`CHANNEL(${item}) is not modelled by the dialplan double`);
   }
-  host.warn(`WARNING func_channel.c: Unknown or unavailable item requested: '${item}'`);
-  return '';
-};
+}
 
 const FUNCTIONS: Record<string, DialplanFunction> = {
   IF: { read: (_h, args) => ifFunction(args) },
+  REGEX: { read: regex },
   LEN: { read: (_h, args) => String(args.length) },
   ISNULL: { read: (_h, args) => (args === '' ? '1' : '0') },
   CUT: { read: cut },
@@ -98,19 +130,19 @@ const FUNCTIONS: Record<string, DialplanFunction> = {
       if (item === 'num' || item === 'number') return id.num;
       if (item === 'name') return id.name;
       if (item === 'all') return `"${id.name}" <${id.num}>`;
-      throw new Error(`CALLERID(${item}) is not supported by the dialplan double`);
+      throw new Error(`CALLERID(${item}) is not modelled by the dialplan double`);
     },
     write(host, item, value) {
       if (item === 'num' || item === 'number') host.channel.callerId.num = value;
       else if (item === 'name') host.channel.callerId.name = value;
-      else throw new Error(`Set(CALLERID(${item})) is not supported by the dialplan double`);
+      else throw new Error(`Set(CALLERID(${item})) is not modelled by the dialplan double`);
     },
   },
   CHANNEL: {
-    read: CHANNEL_ITEMS,
+    read: channelItem,
     write(host, item, value) {
       if (item === 'hangup_handler_push') host.channel.hangupHandlers.push(value);
-      else throw new Error(`Set(CHANNEL(${item})) is not supported by the dialplan double`);
+      else throw new Error(`Set(CHANNEL(${item})) is not modelled by the dialplan double`);
     },
   },
   // Stored as app_func_hash does, in a variable named ~HASH~name~key~.
@@ -128,14 +160,14 @@ const FUNCTIONS: Record<string, DialplanFunction> = {
     read: (host, args) => host.variable(`CONNECTEDLINE(${args})`) ?? '',
     write: (host, args, value) => host.channel.set(`CONNECTEDLINE(${args})`, value),
   },
-  // Stored only: no timer runs in this double (a deadline test needs one that fires).
   TIMEOUT: {
-    read: (host, kind) => host.variable(`TIMEOUT(${kind})`) ?? '0',
+    read(host, kind) {
+      if (kind !== 'absolute') throw new Error(`TIMEOUT(${kind}) is not modelled by the dialplan double`);
+      return host.absoluteTimeoutLeft();
+    },
     write(host, kind, value) {
-      host.channel.set(`TIMEOUT(${kind})`, value);
-      if (kind !== 'absolute') return;
-      const at = new Date(Date.now() + Number(value) * 1000).toISOString().replace('T', ' ').replace('Z', ' UTC');
-      host.log(Number(value) > 0 ? `VERBOSE func_timeout.c: Channel will hangup at ${at}.` : 'VERBOSE func_timeout.c: Channel hangup cancelled.');
+      if (kind !== 'absolute') throw new Error(`Set(TIMEOUT(${kind})) is not modelled by the dialplan double`);
+      host.setAbsoluteTimeout(value);
     },
   },
   LOCAL: {
@@ -150,11 +182,11 @@ const FUNCTIONS: Record<string, DialplanFunction> = {
 
 function lookup(name: string): DialplanFunction {
   const fn = FUNCTIONS[name.toUpperCase()];
-  if (!fn) throw new Error(`dialplan function ${name}() is not implemented by the dialplan double`);
+  if (!fn) throw new Error(`dialplan function ${name}() is not modelled by the dialplan double`);
   return fn;
 }
 
-export function readFunction(host: FunctionHost, name: string, args: string): string {
+export function readFunction(host: FunctionHost, name: string, args: string): string | null {
   const fn = lookup(name);
   if (!fn.read) throw new Error(`${name}() cannot be read`);
   return fn.read(host, args);

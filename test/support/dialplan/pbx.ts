@@ -1,47 +1,58 @@
 /**
- * A dialplan interpreter for tests: runs one channel through a loaded dialplan the way
- * Asterisk's PBX core does, so that a test can check what a dialplan file does rather than
- * what its lines look like. Supported: the applications of applications.ts, the functions of
- * functions.ts, `${}` / `$[]` substitution, Gosub frames with LOCAL variables, Macro() as
- * app_macro runs it (a sub-engine that counts Gosub/Return to tell a subroutine from a jump
- * out of the macro, restores MACRO_* and ARGn), the h extension and hangup handlers, AGI()
- * over real TCP. Not modelled: timers (TIMEOUT(absolute) is stored, never fires), the T
- * extension, channel inheritance, Local channels, a real Dial().
+ * A test double of Asterisk's PBX core: it runs one channel through a loaded dialplan the way
+ * main/pbx.c does, so that a test checks what a dialplan file does rather than what its lines
+ * look like, against real guards over FastAGI (agi.ts) and ARI (stasis.ts).
  *
- * Log lines follow Asterisk's verbose log without the timestamp and thread:
- * `VERBOSE pbx.c: Executing [s@ctx:1] Set("PJSIP/1001-00000001", "X=1") in new stack`.
+ * What it follows (shared/asterisk and Asterisk's source):
+ * - A priority's data is expanded when that priority runs (expand.ts), so ExecIf() and IF()
+ *   expand both branches before testing (dialplan-deadline.md (b)).
+ * - Gosub() pushes a frame: ARGn and LOCAL() variables live in it and are gone after Return().
+ * - Macro() runs as app_macro does (a sub-engine that counts Gosub/Return to tell a subroutine
+ *   from a jump out of the macro, restores MACRO_* and ARGn); it stops when an application
+ *   exits non-zero or the channel is past its absolute timeout, and only returns its caller to
+ *   where it was when the channel is still in the macro's own context.
+ * - TIMEOUT(absolute) (timeout.ts): when the channel is past it after a priority, the priority
+ *   after it never runs; the PBX jumps to `T,1` of the context the channel is in, with the
+ *   timeout cleared, or without a T hangs up with cause 0 (dialplan-deadline.md 901-931).
+ * - At hangup: the `h` extension of the context the channel is in, if any, then the hangup
+ *   handlers, last pushed first, on a dead channel.
+ * Not modelled: channel inheritance, a real Dial(), DTMF. An application, function or CHANNEL()
+ * item the double does not know throws, so it cannot pass a test by accident.
  */
-import { findApplication, MACRO_EXIT, type ApplicationHost, type DialAttempt, type DialOutcome, type PbxRecord } from './applications.js';
-import { Channel, type ChannelOptions, type Frame, type Location } from './channel.js';
+import { performance } from 'node:perf_hooks';
+import type { AsteriskAri } from '../asterisk-ari.js';
+import { findApplication, MACRO_EXIT, strsepBranch, type DialOutcome, type DialRequest } from './applications.js';
+import { Channel, type ChannelSpec, type Frame, type Location } from './channel.js';
 import { findExtension, type Dialplan, type Priority } from './conf.js';
 import { separateArgs, substitute, type SubstitutionScope } from './expand.js';
-import { isTrue } from './expression.js';
-import { readFunction, writeFunction, type FunctionHost } from './functions.js';
+import { readFunction, writeFunction } from './functions.js';
+import type { CallRecord, PbxHost } from './host.js';
+import { AbsoluteTimeout } from './timeout.js';
 
-export interface CallOptions {
+export type { CallRecord, HandlerRun } from './host.js';
+
+export interface PlaceCallOptions {
   dialplan: Dialplan;
-  channel: ChannelOptions;
   /** Where the call enters the dialplan. */
-  start: { context: string; exten: string; priority?: number };
-  /** What the far end does for each Dial(). Default: answered, 60 s. */
-  dial?: (attempt: Omit<DialAttempt, 'outcome'>) => DialOutcome;
+  context: string;
+  exten: string;
+  channel: ChannelSpec;
+  /** Global variables that override the files' [globals], as an admin would edit them. */
+  globals?: Readonly<Record<string, string>>;
+  /** Channel variables set before the call reaches `context` (FreePBX's AMPUSER). */
+  variables?: Readonly<Record<string, string>>;
+  /** For Stasis(). */
+  ari?: AsteriskAri;
+  /** What the far end does for each placed Dial(). Default: answered, 4 s, then the caller hangs up. */
+  dial?: (request: DialRequest) => DialOutcome | Promise<DialOutcome>;
+  /** Playback() durations in ms, counted in finalAtMs. */
+  playbackMs?: Readonly<Record<string, number>>;
+  /** Asterisk waits for a silent FastAGI server forever; the double fails the call after this. Default 20000. */
+  agiGiveUpAfterMs?: number;
   /** app_macro is loaded (Asterisk 20 and older, FreePBX 16); Asterisk 21+ have none. Default true. */
   appMacro?: boolean;
   /** The Asterisk database, `family/key` → value. */
   astdb?: Readonly<Record<string, string>>;
-  /** Global variables that override the files' [globals] (a test's guard address). */
-  globals?: Readonly<Record<string, string>>;
-}
-
-export interface CallResult extends PbxRecord {
-  channel: Channel;
-  /** Asterisk's verbose log of the call, WARNING lines included. */
-  log: string[];
-  /** The WARNING and ERROR lines of the log. */
-  warnings: string[];
-  hangupCause: number;
-  /** Each hangup handler run, as pushed (`dialguard-hangup,s,1`). */
-  handlersRun: string[];
 }
 
 const MAX_STEPS = 10_000;
@@ -53,23 +64,51 @@ interface Step {
   data: string;
 }
 
-class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
+/** Runs one call from `context`,`exten`,1 until the channel hangs up, then its h extension and hangup handlers. */
+export function placeCall(options: PlaceCallOptions): Promise<CallRecord> {
+  return new Pbx(options).run();
+}
+
+class Pbx implements PbxHost, SubstitutionScope {
   readonly channel: Channel;
   readonly globals: Map<string, string>;
   readonly astdb: Map<string, string>;
   readonly appMacro: boolean;
-  readonly record: PbxRecord = { dials: [], agi: [], media: [] };
-  readonly lines: string[] = [];
-  readonly warnings: string[] = [];
-  readonly handlersRun: string[] = [];
+  readonly timeout = new AbsoluteTimeout();
+  readonly ari: AsteriskAri | undefined;
+  readonly agiGiveUpAfterMs: number;
+  readonly record: CallRecord = {
+    log: [],
+    warnings: [],
+    executed: [],
+    agi: [],
+    stasis: [],
+    dials: [],
+    media: [],
+    timeouts: [],
+    deadlines: [],
+    hangupCause: 0,
+    final: '',
+    finalAtMs: 0,
+    variables: {},
+    handlers: [],
+    finalVariables: {},
+  };
+  private readonly t0 = performance.now();
+  /** Playback() durations: they take no real time here. */
+  private virtualMs = 0;
   private jumped = false;
   private steps = 0;
 
-  constructor(private readonly options: CallOptions) {
-    this.channel = new Channel(options.channel);
+  constructor(private readonly options: PlaceCallOptions) {
+    this.channel = new Channel(options.channel, { context: options.context, exten: options.exten });
+    for (const [name, value] of Object.entries(options.variables ?? {})) this.channel.set(name, value);
     this.globals = new Map([...options.dialplan.globals, ...Object.entries(options.globals ?? {})]);
     this.astdb = new Map(Object.entries(options.astdb ?? {}));
     this.appMacro = options.appMacro ?? true;
+    this.ari = options.ari;
+    this.agiGiveUpAfterMs = options.agiGiveUpAfterMs ?? 20_000;
+    if (!this.priorityAt(this.channel.location)) throw new Error(`no ${options.exten}@${options.context} in the dialplan`);
   }
 
   // --- what functions, substitution and applications see -----------------------------------
@@ -93,21 +132,38 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
     return ch.get(name) ?? this.globals.get(name);
   }
 
-  callFunction(name: string, args: string): string {
+  callFunction(name: string, args: string): string | null {
     return readFunction(this, name, args);
   }
 
   log(line: string): void {
-    this.lines.push(line);
+    this.record.log.push(line);
   }
 
   warn(line: string): void {
-    this.lines.push(line);
-    this.warnings.push(line);
+    this.record.log.push(line);
+    this.record.warnings.push(line);
   }
 
-  dial(attempt: Omit<DialAttempt, 'outcome'>): DialOutcome {
-    return this.options.dial ? this.options.dial(attempt) : { status: 'ANSWER', answeredSeconds: 60 };
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  absoluteTimeoutLeft(): string {
+    return this.timeout.read();
+  }
+
+  setAbsoluteTimeout(value: string): void {
+    this.record.timeouts.push({ value, at: this.here(), atMs: this.now() });
+    this.log(this.timeout.set(value));
+  }
+
+  async dialOutcome(request: DialRequest): Promise<DialOutcome> {
+    return this.options.dial ? this.options.dial(request) : { status: 'ANSWER', answeredSeconds: 4 };
+  }
+
+  played(file: string): void {
+    this.virtualMs += this.options.playbackMs?.[file] ?? 0;
   }
 
   assign(name: string, value: string): void {
@@ -153,11 +209,10 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
 
   gosub(to: Location, args: string[], special = false): void {
     const ch = this.channel;
-    const previous = ch.frames.at(-1);
-    const frame: Frame = { returnTo: { ...ch.location, priority: ch.location.priority + 1 }, locals: new Set(), special, argc: args.length };
     // app_stack masks the caller's arguments beyond this call's own.
-    const count = Math.max(args.length, previous?.argc ?? 0);
-    for (let i = 0; i < count; i++) this.frameSet(frame, `ARG${i + 1}`, args[i] ?? '');
+    const argc = Math.max(args.length, ch.frames.at(-1)?.argc ?? 0);
+    const frame: Frame = { returnTo: { ...ch.location, priority: ch.location.priority + 1 }, locals: new Set(), special, argc };
+    for (let i = 0; i < argc; i++) this.frameSet(frame, `ARG${i + 1}`, args[i] ?? '');
     this.frameSet(frame, 'ARGC', String(args.length));
     ch.frames.push(frame);
     this.jump(to);
@@ -177,14 +232,14 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
 
   async exec(app: string, data: string): Promise<number> {
     const found = findApplication(app, this.appMacro);
-    if (!found) {
+    if (found === 'not loaded') {
       this.warn(`WARNING app_exec.c: Could not find application! (${app})`);
       return -1;
     }
     return found.app(this, data);
   }
 
-  /** app_macro's macro_exec(): its own loop over the macro's priorities (apps/app_macro.c). */
+  /** app_macro's macro_exec(): its own loop over the macro's priorities (apps/app_macro.c of Asterisk 20). */
   async macro(name: string, args: string[]): Promise<number> {
     const ch = this.channel;
     const full = `macro-${name}`;
@@ -198,7 +253,7 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
     ch.set('MACRO_EXTEN', caller.exten);
     ch.set('MACRO_CONTEXT', caller.context);
     ch.set('MACRO_PRIORITY', String(caller.priority));
-    ch.unset('MACRO_OFFSET');
+    ch.pop('MACRO_OFFSET');
     const oldArgs = args.map((_, i) => ch.get(`ARG${i + 1}`));
     args.forEach((arg, i) => ch.set(`ARG${i + 1}`, arg));
     ch.location = { context: full, exten: 's', priority: 1 };
@@ -219,7 +274,8 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
         this.log(`VERBOSE app_macro.c: Channel '${ch.name}' jumping out of macro '${name}'`);
         break;
       }
-      if (ch.hungUp) break;
+      // "returned normally even though call was hung up": ast_check_hangup() ends the macro.
+      if (this.timeout.due()) break;
       this.advance();
     }
     ch.set('MACRO_DEPTH', String(depth));
@@ -240,19 +296,21 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
     return findExtension(this.options.dialplan, at.context, at.exten)?.get(at.priority);
   }
 
+  /** pbx_extension_helper(): find the application, expand the data, run it. */
   private async step(): Promise<Step> {
     if (++this.steps > MAX_STEPS) throw new Error(`more than ${MAX_STEPS} priorities: a loop in the dialplan under test?`);
     const ch = this.channel;
     const { context, exten, priority } = ch.location;
     const p = this.priorityAt(ch.location) as Priority;
     this.jumped = false;
-    const data = substitute(p.data, this);
+    this.record.executed.push(`${exten}@${context}:${priority}`);
     const found = findApplication(p.app, this.appMacro);
-    this.log(`VERBOSE pbx.c: Executing [${exten}@${context}:${priority}] ${found?.name ?? p.app}("${ch.name}", "${data}") in new stack`);
-    if (!found) {
+    if (found === 'not loaded') {
       this.warn(`WARNING pbx.c: No application '${p.app}' for extension (${context}, ${exten}, ${priority})`);
-      return { res: -1, data };
+      return { res: -1, data: p.data };
     }
+    const data = substitute(p.data, this);
+    this.log(`VERBOSE pbx.c: Executing [${exten}@${context}:${priority}] ${found.name}("${ch.name}", "${data}") in new stack`);
     return { res: await found.app(this, data), app: found.name, data };
   }
 
@@ -260,45 +318,76 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
     if (!this.jumped) this.channel.location.priority++;
   }
 
-  /** Runs priorities until one returns non-zero or there is none; 'end' when none. */
-  private async loop(): Promise<number | 'end'> {
+  private here(): string {
+    const { exten, context, priority } = this.channel.location;
+    return `${exten}@${context}:${priority}`;
+  }
+
+  /** __ast_pbx_run(): priorities until one exits non-zero, none is left, or the absolute timeout passes without a T to go to. */
+  private async pbxRun(): Promise<void> {
+    const ch = this.channel;
     for (;;) {
-      if (!this.priorityAt(this.channel.location)) return 'end';
+      if (!this.priorityAt(ch.location)) {
+        this.log(`VERBOSE pbx.c: Auto fallthrough, channel '${ch.name}' status is '${this.variable('DIALSTATUS') || 'UNKNOWN'}'`);
+        return;
+      }
       const { res } = await this.step();
-      if (res !== 0) return res;
+      const timedOut = this.timeout.due();
+      if (res === 0 && !timedOut) {
+        this.advance();
+        continue;
+      }
+      if (res !== 0) this.log(`VERBOSE pbx.c: Spawn extension (${ch.location.context}, ${ch.location.exten}, ${ch.location.priority}) exited non-zero on '${ch.name}'`);
+      if (!timedOut) return;
+      this.record.deadlines.push({ atMs: this.now(), at: this.here() });
+      this.timeout.clear();
+      if (!findExtension(this.options.dialplan, ch.location.context, 'T')?.get(1)) return;
+      ch.location = { context: ch.location.context, exten: 'T', priority: 1 };
+    }
+  }
+
+  /** The h extension or a hangup handler: priorities until one exits non-zero or none is left. */
+  private async runToEnd(): Promise<void> {
+    while (this.priorityAt(this.channel.location)) {
+      const { res } = await this.step();
+      if (res !== 0) return;
       this.advance();
     }
   }
 
-  async run(): Promise<void> {
+  async run(): Promise<CallRecord> {
     const ch = this.channel;
-    const { context, exten, priority = 1 } = this.options.start;
-    ch.location = { context, exten, priority };
-    const res = await this.loop();
-    if (res === 'end') {
-      this.log(`VERBOSE pbx.c: Auto fallthrough, channel '${ch.name}' status is '${this.variable('DIALSTATUS') || 'UNKNOWN'}'`);
-    } else {
-      this.log(`VERBOSE pbx.c: Spawn extension (${ch.location.context}, ${ch.location.exten}, ${ch.location.priority}) exited non-zero on '${ch.name}'`);
-    }
-    ch.hungUp = true;
-    if (ch.hangupCause === 0) ch.hangupCause = 16;
-    if (findExtension(this.options.dialplan, ch.location.context, 'h')) {
-      ch.location = { context: ch.location.context, exten: 'h', priority: 1 };
-      await this.loop();
-    }
-    for (let handler = ch.hangupHandlers.pop(); handler !== undefined; handler = ch.hangupHandlers.pop()) {
-      await this.runHangupHandler(handler);
+    const { record } = this;
+    try {
+      await this.pbxRun();
+      ch.hungUp = true;
+      this.timeout.clear();
+      record.hangupCause = ch.hangupCause;
+      record.final = ch.state === 'Up' ? 'BYE' : ch.hangupCause === 21 ? '403 Forbidden' : ch.hangupCause === 0 ? '603 Decline' : `cause ${ch.hangupCause}`;
+      record.finalAtMs = this.now() + this.virtualMs;
+      record.variables = ch.snapshot();
+      if (findExtension(this.options.dialplan, ch.location.context, 'h')?.get(1)) {
+        ch.location = { context: ch.location.context, exten: 'h', priority: 1 };
+        await this.runToEnd();
+      }
+      for (let handler = ch.hangupHandlers.pop(); handler !== undefined; handler = ch.hangupHandlers.pop()) {
+        await this.runHangupHandler(handler);
+      }
+      record.finalVariables = ch.snapshot();
+      return record;
+    } finally {
+      this.timeout.clear();
     }
   }
 
   /** ast_pbx_hangup_handler_run(): an internal Gosub on the dead channel, until its Return(). */
   private async runHangupHandler(spec: string): Promise<void> {
     const ch = this.channel;
-    this.handlersRun.push(spec);
+    this.record.handlers.push({ location: spec, variables: ch.snapshot() });
     this.log(`VERBOSE app_stack.c: ${ch.name} Internal Gosub(${spec}) start`);
     const paren = spec.indexOf('(');
     const target = paren === -1 ? spec : spec.slice(0, paren);
-    const args = paren === -1 ? [] : separateArgs(spec.slice(paren + 1, spec.lastIndexOf(')')));
+    const args = paren === -1 ? [] : separateArgs(spec.slice(paren + 1, spec.lastIndexOf(')')), { removeChars: false });
     const to = this.resolve(target);
     if (!to || !this.priorityAt(to)) {
       this.warn(`ERROR app_stack.c: ${ch.name} Abnormal 'Gosub(${spec})' exit.  Popping routine return locations.`);
@@ -306,7 +395,7 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
     }
     const depth = ch.frames.length;
     this.gosub(to, args, true);
-    await this.loop();
+    await this.runToEnd();
     if (ch.frames.length > depth) {
       ch.frames.length = depth;
       this.warn(`ERROR app_stack.c: ${ch.name} Abnormal 'Gosub(${spec})' exit.  Popping routine return locations.`);
@@ -324,29 +413,11 @@ class Pbx implements ApplicationHost, FunctionHost, SubstitutionScope {
 function gosubLevelChange({ app, data }: Step): number {
   if (app === 'Gosub') return 1;
   if (app === 'Return') return -1;
-  if (app === 'GosubIf') {
-    const q = data.indexOf('?');
-    const [whenTrue = '', whenFalse = ''] = separateArgs(data.slice(q + 1), ':');
-    return (isTrue(data.slice(0, q).trim()) ? whenTrue : whenFalse) !== '' ? 1 : 0;
-  }
+  if (app === 'GosubIf') return strsepBranch(data) !== '' ? 1 : 0;
   return 0;
 }
 
 function restore(ch: Channel, name: string, value: string | undefined): void {
-  if (value === undefined) ch.unset(name);
+  if (value === undefined) ch.pop(name);
   else ch.set(name, value);
-}
-
-/** Runs one call from `start` until the channel hangs up, then its h extension and hangup handlers. */
-export async function runCall(options: CallOptions): Promise<CallResult> {
-  const pbx = new Pbx(options);
-  await pbx.run();
-  return {
-    ...pbx.record,
-    channel: pbx.channel,
-    log: pbx.lines,
-    warnings: pbx.warnings,
-    hangupCause: pbx.channel.hangupCause,
-    handlersRun: pbx.handlersRun,
-  };
 }
