@@ -30,6 +30,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       url: options.database,
       lockWaitMs: options.lockWaitMs,
       reservationGraceSeconds: options.reservationGraceSeconds,
+      ...(options.server ? { auditRetentionDays: options.auditRetentionDays ?? 0 } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     });
   }

@@ -27,6 +27,8 @@ export interface PostgresStoreOptions {
   reservationGraceSeconds?: number;
   /** Connections this guard keeps for calls (default 10), beside 3 for the admin API. */
   poolSize?: number;
+  /** DIALGUARD_AUDIT_RETENTION_DAYS of a server: not applied on PostgreSQL yet, which is said once at start. */
+  auditRetentionDays?: number;
   logger?: Logger;
 }
 
@@ -57,6 +59,12 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await starter.end().catch(() => undefined);
   }
 
+  if (options.auditRetentionDays) {
+    options.logger?.warn(
+      { auditRetentionDays: options.auditRetentionDays },
+      'audit retention is not applied on PostgreSQL yet: decisions are kept until deleted in the database',
+    );
+  }
   const logger = options.logger ? { logger: options.logger } : {};
   // Two pools: a call's transactions wait for a connection no longer than a decision may; the
   // admin API's (an import, an export page) may wait as long as starting does.
