@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import { ARI_EVENT_TYPES, parseAriEvent, type AriEvent } from './events.js';
 import { preflight } from './preflight.js';
-import { credentialScrubber } from './redact.js';
+import { credentialScrubber } from '../redact.js';
 
 export type AriState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'unreachable' | 'failed' | 'closed';
 

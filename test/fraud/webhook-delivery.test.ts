@@ -39,6 +39,7 @@ function start(config: Partial<AlertsConfig>): void {
     timeoutMs: 1000,
     maxAttempts: 3,
     retryBaseMs: 20,
+    mail: null,
     pollIntervalMs: 20,
     ...config,
     store: t.store,
