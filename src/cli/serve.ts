@@ -1,5 +1,5 @@
 import { ariOrigin } from '../ari/client.js';
-import type { Config } from '../config/config.js';
+import { formatAddress, type Config } from '../config/config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import type { CommandIO } from './io.js';
@@ -27,8 +27,4 @@ export async function runServe(config: Config, io: CommandIO): Promise<number> {
   logger.info({ signal }, 'shutting down: no new sessions, finishing those in flight');
   await server.close();
   return 0;
-}
-
-export function formatAddress(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }

@@ -89,7 +89,7 @@ interface FileConfig {
   };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
+export const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiAllowFrom', 'reservationGraceSeconds', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -268,6 +268,11 @@ export function parseListen(name: string, value: string): ListenAddress {
   return { host: (m[1] ?? m[2]) as string, port };
 }
 
+/** The inverse of parseListen: `127.0.0.1:4573`, `[::1]:4573`. */
+export function formatAddress(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function allowList(fromEnv: string | undefined, fromFile: string[] | undefined): string[] | null {
   if (fromEnv !== undefined && fromEnv.trim() !== '') return fromEnv.split(',').map((a) => a.trim()).filter(Boolean);
   if (fromFile !== undefined) {
@@ -290,4 +295,11 @@ function isTimezone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where a client on this machine reaches a listener: a wildcard bind is reached on loopback. */
+export function localAddress(listen: ListenAddress): ListenAddress {
+  if (listen.host === '0.0.0.0') return { host: '127.0.0.1', port: listen.port };
+  if (listen.host === '::' || listen.host === '[::]') return { host: '::1', port: listen.port };
+  return listen;
 }
