@@ -1,25 +1,17 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAlertDelivery, type AlertDeliveryService } from '../../src/alerts/delivery.js';
+import type { AlertDeliveryService } from '../../src/alerts/delivery.js';
 import type { AlertPayload } from '../../src/alerts/payload.js';
 import type { AlertsConfig, MailConfig } from '../../src/config/config.js';
-import { memoryLogger, type LogRecord } from '../agi/memory-logger.js';
+import type { LogRecord } from '../agi/memory-logger.js';
 import { startSmtpServer, type SmtpOptions, type SmtpServer } from '../support/smtp.js';
-import { tempGuard, type TempGuard } from '../support/temp-db.js';
+import type { TempGuard } from '../support/temp-db.js';
+import { guardWithBreach, until, startFastDelivery } from './alert-fixture.js';
 import { call } from './fixture.js';
 import { startReceiver, type Receiver } from './receiver.js';
 
 /** Alert mail against a real SMTP server on 127.0.0.1 (the smtp-server package): no mock transport. */
 
-const SITE = {
-  defaults: {
-    destinations: { allowCountries: ['*'] },
-    geofence: { allowCountries: ['*'] },
-    budget: { dailySpend: null, monthlySpend: null, dailyMinutes: null, maxConcurrent: null },
-    velocity: { lockOnBreach: false, warnRatio: null },
-  },
-  rates: [{ prefix: '+', perMinute: 0.01, increment: 60 }],
-};
 
 let t: TempGuard;
 let delivery: AlertDeliveryService | undefined;
@@ -44,38 +36,15 @@ function mailTo(server: SmtpServer, to: string[], extra: Partial<MailConfig> = {
 }
 
 function start(config: Partial<AlertsConfig>): void {
-  const memory = memoryLogger();
-  logs = memory.records;
-  delivery = startAlertDelivery({
-    webhooks: [],
-    secret: null,
-    timeoutMs: 2000,
-    maxAttempts: 3,
-    retryBaseMs: 20,
-    mail: null,
-    pollIntervalMs: 20,
-    ...config,
-    store: t.store,
-    logger: memory.logger,
-  });
+  ({ delivery, logs } = startFastDelivery(t.store, { timeoutMs: 2000, ...config }));
 }
 
-/** Ten calls in a minute, then the eleventh: one breach alert (throttled, no lock). */
+
+
 function breach(): string {
-  t = tempGuard(SITE);
-  const now = Date.now();
-  for (let i = 0; i < 10; i++) t.guard.authorize(call('1001', '12125550123', new Date(now + i)));
-  expect(t.guard.authorize(call('1001', '12125550123', new Date(now + 10))).reason).toBe('velocity_exceeded');
-  const [alert] = t.store.listAlerts({}, { limit: 5 });
-  return alert?.id as string;
-}
-
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(10);
-  }
+  const made = guardWithBreach();
+  t = made.t;
+  return made.id;
 }
 
 describe('alert mail', () => {
