@@ -19,6 +19,8 @@ export interface RuntimeOptions {
   /** A long-running server: checkpoint the WAL from a worker thread and prune the audit, both off the decision path. */
   server?: boolean;
   logger?: Logger;
+  /** Fail rather than create a database that is not there (dialguard doctor). */
+  existingDatabase?: boolean;
 }
 
 // Often enough to keep the WAL bounded at full load; a tick with nothing to copy costs microseconds.
@@ -27,16 +29,7 @@ export const CHECKPOINT_INTERVAL_MS = 100;
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const { geoipPath } = config;
   const geoip = geoipPath === null ? openGeoIp() : fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
-  const store = fromSetting('DIALGUARD_DB', () =>
-    createSqliteStore({
-      path: config.dbPath,
-      // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
-      busyTimeoutMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
-      reservationGraceSeconds: config.reservationGraceSeconds,
-      ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
-      logger: options.logger,
-    }),
-  );
+  const store = openStore(config, options);
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
   const retention = options.server ? startRetention({ path: config.dbPath, days: config.auditRetentionDays, logger: options.logger }) : null;
   const close = async (): Promise<void> => {
@@ -44,6 +37,21 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
     await store.close();
   };
   return { config, store, guard, close };
+}
+
+/** The configured database, migrated: the store every command works on. */
+export function openStore(config: Config, options: RuntimeOptions = {}): Store {
+  return fromSetting('DIALGUARD_DB', () =>
+    createSqliteStore({
+      path: config.dbPath,
+      // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
+      busyTimeoutMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
+      reservationGraceSeconds: config.reservationGraceSeconds,
+      ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS } : {}),
+      logger: options.logger,
+      mustExist: options.existingDatabase,
+    }),
+  );
 }
 
 /**

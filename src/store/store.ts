@@ -308,7 +308,7 @@ export interface TokenRecord {
 
 export type AlertKind = 'warn' | 'breach' | 'lock' | 'circuit_breaker';
 export type AlertSeverity = 'warn' | 'error';
-/** `none`: no webhook was configured when the alert was handled. */
+/** `none`: no webhook or mail recipient was configured when the alert was handled. */
 export type AlertDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'none';
 
 /** What an alert reports, beyond its message: the webhook payload carries every field. */
@@ -336,7 +336,10 @@ export interface AlertDelivery {
   /** When the next attempt is due (epoch ms); null once delivered, failed or none. */
   nextAt: number | null;
   lastError: string | null;
-  /** sha256 prefixes of the webhook URLs that accepted it (URLs may hold secrets: never stored). */
+  /**
+   * The channels that took it: sha256 prefixes of the webhook URLs (URLs may hold secrets: never
+   * stored) and `mailto:ADDRESS` of the mail recipients.
+   */
   deliveredTo: string[];
 }
 

@@ -28,6 +28,8 @@ export interface SqliteStoreOptions {
   /** Checkpoint the WAL from a worker thread every this many ms (long-running servers). */
   checkpointIntervalMs?: number;
   logger?: Logger;
+  /** Fail with DG_STORE rather than create a database that is not there. */
+  mustExist?: boolean;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 200;
@@ -37,6 +39,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path, {
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     manualCheckpoints: options.checkpointIntervalMs !== undefined,
+    mustExist: options.mustExist,
   });
   const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(db, options.path, options.checkpointIntervalMs, options.logger);
   const policies = createPolicyRepository(db);
