@@ -48,7 +48,9 @@ export function configTemplate(values: TemplateValues): string {
     },
     { comment: 'Every FastAGI session is answered within this many ms; keep it under the dialplan\'s DIALGUARD_DEADLINE minus 2 s. env DIALGUARD_ANSWER_DEADLINE_MS', key: 'answerDeadlineMs', value: DEFAULTS.answerDeadlineMs },
     { comment: 'FastAGI sessions at once; past it a connection is dropped (the call fails closed). env DIALGUARD_AGI_MAX_CONNECTIONS', key: 'agiMaxConnections', value: DEFAULTS.agiMaxConnections },
+    { comment: 'FastAGI listen backlog; the kernel caps it at net.core.somaxconn. env DIALGUARD_AGI_BACKLOG', key: 'agiBacklog', value: DEFAULTS.agiBacklog },
     { comment: 'An unsettled reservation expires after its limit plus this many seconds. env DIALGUARD_RESERVATION_GRACE_SECONDS', key: 'reservationGraceSeconds', value: DEFAULTS.reservationGraceSeconds },
+    { comment: 'Decisions older than this many days are pruned in the background; 0 keeps them forever. env DIALGUARD_AUDIT_RETENTION_DAYS', key: 'auditRetentionDays', value: DEFAULTS.auditRetentionDays },
     {
       comment: 'The admin token (16+ characters); unset: dialguard init or the first start made one, stored hashed. env DIALGUARD_ADMIN_TOKEN',
       key: 'adminToken',

@@ -133,7 +133,7 @@ describe('dialguard doctor', () => {
   it('fails the database check when there is none, and creates none', async () => {
     const r = await doctor(await closedPorts());
     expect(r.verdicts.database).toBe('fail');
-    expect(detail(r.report, 'database')).toBe(`no database at ${db} (dialguard init creates one)`);
+    expect(detail(r.report, 'database')).toBe(`DIALGUARD_DB: no database at ${db} (dialguard init creates one)`);
     expect(existsSync(db)).toBe(false);
   });
 
