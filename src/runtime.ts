@@ -3,7 +3,7 @@ import type { Config } from './config/config.js';
 import { ConfigError, DialguardError } from './errors.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
-import { openStore } from './store/open-store.js';
+import { openStore as openDatabaseStore } from './store/open-store.js';
 import type { Store } from './store/roles/index.js';
 
 /** The long-lived objects every command needs, built from the configuration. */
@@ -19,24 +19,32 @@ export interface RuntimeOptions {
   /** A long-running server: the store's background maintenance (WAL checkpoints, audit retention) is on, off the decision path. */
   server?: boolean;
   logger?: Logger;
+  /** Fail rather than create a database that is not there (dialguard doctor). */
+  existingDatabase?: boolean;
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const { geoipPath } = config;
   const geoip = geoipPath === null ? openGeoIp() : await fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
-  const store = await fromSetting('DIALGUARD_DB', () =>
-    openStore({
+  const store = await openStore(config, options);
+  const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
+  return { config, store, guard, close: () => store.close() };
+}
+
+/** The configured database, migrated: the store every command works on. */
+export function openStore(config: Config, options: RuntimeOptions = {}): Promise<Store> {
+  return fromSetting('DIALGUARD_DB', () =>
+    openDatabaseStore({
       database: config.dbPath,
       // Leave the answer deadline room to send a guard_error DENY after a lock wait gave up.
       lockWaitMs: Math.max(10, Math.floor(config.answerDeadlineMs * 0.4)),
       reservationGraceSeconds: config.reservationGraceSeconds,
       server: options.server === true,
       auditRetentionDays: config.auditRetentionDays,
+      ...(options.existingDatabase ? { mustExist: true } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
     }),
   );
-  const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
-  return { config, store, guard, close: () => store.close() };
 }
 
 /**

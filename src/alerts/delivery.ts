@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { AlertsConfig } from '../config/config.js';
 import type { AlertQueue, AlertRecord } from '../store/roles/alerts.js';
-import { alertPayload } from './payload.js';
-import { postWebhook, webhookId } from './webhook.js';
+import type { DeliveryChannel } from './channel.js';
+import { createMailer } from './mail.js';
+import { webhookChannel } from './webhook.js';
 
 export interface AlertDeliveryOptions extends AlertsConfig {
   store: AlertQueue;
@@ -23,16 +24,21 @@ const BATCH = 20;
 const MAX_BACKOFF_MS = 10 * 60_000;
 
 /**
- * The alert queue: every alert row is logged once (pino, `warn` or `error`) and POSTed to each
- * webhook, outside the decision path. A delivery that fails is retried with exponential backoff
- * until `maxAttempts`, then marked failed; each request has its own timeout. The queue is the
+ * The alert queue: every alert row is logged once (pino, `warn` or `error`), POSTed to each
+ * webhook and mailed to each recipient, outside the decision path. A delivery that fails is
+ * retried with exponential backoff until `maxAttempts`, only to the channels that have not taken
+ * it yet, then marked failed; each request has its own timeout. The queue is the
  * alerts table itself, so nothing is lost across a restart, and a claim holds an alert for one
  * attempt so that several guard processes on one database do not send it twice.
  */
 export function startAlertDelivery(options: AlertDeliveryOptions): AlertDeliveryService {
-  const { store, logger, webhooks, secret, timeoutMs, maxAttempts, retryBaseMs } = options;
+  const { store, logger, webhooks, secret, timeoutMs, maxAttempts, retryBaseMs, mail } = options;
+  const channels: DeliveryChannel[] = [
+    ...webhooks.map((url) => webhookChannel(url, { secret, timeoutMs })),
+    ...(mail ? createMailer(mail, { timeoutMs }).channels : []),
+  ];
   const pollMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-  // Long enough for the webhooks to time out together (they are sent in parallel).
+  // Long enough for the channels to time out together (they are sent to in parallel).
   const leaseMs = timeoutMs + 5000;
   const log = logger.child({ component: 'alerts' });
   const aborter = new AbortController();
@@ -63,19 +69,16 @@ export function startAlertDelivery(options: AlertDeliveryOptions): AlertDelivery
 
   const deliver = async (alert: AlertRecord): Promise<void> => {
     if (alert.delivery.attempts === 0) announce(alert);
-    if (webhooks.length === 0) {
+    if (channels.length === 0) {
       await store.recordAlertDelivery(alert.id, { status: 'none', attempts: 0, nextAt: null, lastError: null, deliveredTo: [] });
       return;
     }
     const attempt = alert.delivery.attempts + 1;
-    const body = JSON.stringify(alertPayload(alert));
-    const pending = webhooks.filter((url) => !alert.delivery.deliveredTo.includes(webhookId(url)));
-    const results = await Promise.all(
-      pending.map((url) => postWebhook({ url, body, alertId: alert.id, kind: alert.kind, attempt, secret, timeoutMs, signal: aborter.signal })),
-    );
+    const pending = channels.filter((channel) => !alert.delivery.deliveredTo.includes(channel.id));
+    const results = await Promise.all(pending.map((channel) => channel.send(alert, attempt, aborter.signal)));
     // Stopping aborted the requests: the lease runs out and the next start tries again.
     if (stopped) return;
-    const deliveredTo = [...alert.delivery.deliveredTo, ...pending.filter((_url, i) => results[i]?.ok).map(webhookId)];
+    const deliveredTo = [...alert.delivery.deliveredTo, ...pending.filter((_channel, i) => results[i]?.ok).map((channel) => channel.id)];
     const errors = results.flatMap((r) => (r.ok ? [] : [r.error]));
     const lastError = errors.length > 0 ? errors.join('; ') : null;
     if (lastError === null) {

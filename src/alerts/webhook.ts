@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import type { DeliveryChannel, DeliveryResult } from './channel.js';
+import { alertPayload } from './payload.js';
 import { SIGNATURE_HEADER, signatureHeader } from './signature.js';
 
 export interface WebhookRequest {
@@ -13,7 +15,14 @@ export interface WebhookRequest {
   signal: AbortSignal;
 }
 
-export type WebhookResult = { ok: true } | { ok: false; error: string };
+/** A webhook as a delivery channel: the alert's JSON payload, signed when there is a secret. */
+export function webhookChannel(url: string, options: { secret: string | null; timeoutMs: number }): DeliveryChannel {
+  return {
+    id: webhookId(url),
+    send: (alert, attempt, signal) =>
+      postWebhook({ url, body: JSON.stringify(alertPayload(alert)), alertId: alert.id, kind: alert.kind, attempt, signal, ...options }),
+  };
+}
 
 /** How a webhook is named in the store and the logs: a URL may carry a token (Slack, Teams…), so never the URL itself. */
 export function webhookId(url: string): string {
@@ -30,7 +39,7 @@ export function webhookOrigin(url: string): string {
 }
 
 /** One signed POST; any 2xx is success, anything else (a redirect included) a failure to retry. */
-export async function postWebhook(request: WebhookRequest): Promise<WebhookResult> {
+export async function postWebhook(request: WebhookRequest): Promise<DeliveryResult> {
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'dialguard-alerts/1',

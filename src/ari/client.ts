@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import { ARI_EVENT_TYPES, parseAriEvent, type AriEvent } from './events.js';
 import { preflight } from './preflight.js';
-import { credentialScrubber } from './redact.js';
+import { credentialScrubber } from '../redact.js';
 
 export type AriState = 'connecting' | 'connected' | 'reconnecting' | 'unauthorized' | 'unreachable' | 'failed' | 'closed';
 
@@ -112,16 +112,8 @@ const STATE_LOG: Record<AriState, { level: 'info' | 'warn' | 'error'; msg: strin
 const GONE = /^(Channel not found|Provided channel was not found)$|not in a Stasis application/i;
 
 export function startAriClient(options: AriClientOptions): AriClient {
-  const origin = ariOrigin(options.url);
-  if (!/^[A-Za-z0-9_.-]+$/.test(options.app)) {
-    // ari-client puts the name in the websocket URL unencoded.
-    throw new ConfigError(`ARI app name "${options.app}" may only hold letters, digits, "_", "." and "-"`);
-  }
+  const origin = checkAriSettings(options);
   const { user, password, app } = options;
-  if (!/^[\x20-\x7e]*$/.test(user + password)) {
-    // ari-client base64-encodes basic auth from latin1 bytes: Asterisk would never match them.
-    throw new ConfigError('DIALGUARD_ARI_USER and DIALGUARD_ARI_PASSWORD must be printable ASCII (ari-client cannot send other characters)');
-  }
   const ariClient = loadAriClient();
   const retryDelayMs = options.retryDelayMs ?? 1000;
   const maxRetryDelayMs = options.maxRetryDelayMs ?? 30_000;
@@ -247,6 +239,20 @@ export function startAriClient(options: AriClientOptions): AriClient {
       setState('closed');
     },
   };
+}
+
+/** Throws a ConfigError for settings ari-client cannot work with; returns the origin it connects to. */
+export function checkAriSettings(settings: Pick<AriClientOptions, 'url' | 'user' | 'password' | 'app'>): string {
+  const origin = ariOrigin(settings.url);
+  if (!/^[A-Za-z0-9_.-]+$/.test(settings.app)) {
+    // ari-client puts the name in the websocket URL unencoded.
+    throw new ConfigError(`ARI app name "${settings.app}" may only hold letters, digits, "_", "." and "-"`);
+  }
+  if (!/^[\x20-\x7e]*$/.test(settings.user + settings.password)) {
+    // ari-client base64-encodes basic auth from latin1 bytes: Asterisk would never match them.
+    throw new ConfigError('DIALGUARD_ARI_USER and DIALGUARD_ARI_PASSWORD must be printable ASCII (ari-client cannot send other characters)');
+  }
+  return origin;
 }
 
 /** The origin ari-client is given, from DIALGUARD_ARI_URL; a path is ignored (ARI lives at /ari). */

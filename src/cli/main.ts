@@ -3,6 +3,8 @@ import { loadConfig, type Config } from '../config/config.js';
 import { DialguardError } from '../errors.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { CHECK_HELP, runCheck } from './check.js';
+import { DOCTOR_HELP, runDoctor } from './doctor.js';
+import { INIT_HELP, runInit } from './init.js';
 import { processIO, UsageError, type CommandIO } from './io.js';
 import { POLICY_HELP, runPolicy } from './policy.js';
 import { TOKEN_HELP, runToken } from './token.js';
@@ -12,7 +14,9 @@ import { packageVersion } from './version.js';
 const HELP = `dialguard: toll-fraud guard for Asterisk
 
 Usage:
+  dialguard init [--force]        write a commented config file, create the database and the first admin token
   dialguard serve                 run the FastAGI guard (and the admin API) on the embedded defaults
+  dialguard doctor [--json]       check the configuration, the database, GeoIP, the listeners, ARI, mail, the clock
   dialguard check --ext EXT --number NUMBER [--source ADDR] [--origin ORIGIN] [--at ISO-8601] [--json]
   dialguard policy import FILE
   dialguard policy export
@@ -25,6 +29,10 @@ Global options:
   --config FILE    JSON config file (env DIALGUARD_CONFIG); environment variables win over it
   -h, --help       this help
   --version        the installed version
+
+${INIT_HELP}
+
+${DOCTOR_HELP}
 
 ${CHECK_HELP}
 
@@ -57,11 +65,13 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
   }
   // Global options are consumed here; the command sees only its own.
   const commandArgs = stripGlobal(argv, command);
+  const configFile = typeof parsed.values.config === 'string' ? parsed.values.config : undefined;
+  const db = typeof parsed.values.db === 'string' ? parsed.values.db : undefined;
   try {
-    const config = loadConfig({
-      configFile: typeof parsed.values.config === 'string' ? parsed.values.config : undefined,
-      flags: { db: typeof parsed.values.db === 'string' ? parsed.values.db : undefined },
-    });
+    // These two load the configuration themselves: init writes it, doctor reports it failing to load.
+    if (command === 'init') return await runInit({ configFile, db, args: commandArgs }, io);
+    if (command === 'doctor') return await runDoctor({ configFile, db, args: commandArgs }, io);
+    const config = loadConfig({ configFile, flags: { db } });
     switch (command) {
       case 'serve':
         return await runServe(config, io);

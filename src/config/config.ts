@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { causeText, ConfigError } from '../errors.js';
 import { parseNetwork } from '../net/address.js';
@@ -27,6 +28,21 @@ export interface AlertsConfig {
   maxAttempts: number;
   /** Wait before the first retry; doubled for each one after. */
   retryBaseMs: number;
+  /** Alert mail; null: no mail is sent. */
+  mail: MailConfig | null;
+}
+
+/** An SMTP server alerts are mailed through (DIALGUARD_ALERT_SMTP), and to whom. */
+export interface MailConfig {
+  /** smtps: TLS from the first byte (port 465); smtp: STARTTLS when the server offers it (port 587). */
+  secure: boolean;
+  host: string;
+  port: number;
+  /** Null: the server takes mail without a login (a relay on the LAN or this host). */
+  auth: { user: string; password: string } | null;
+  /** Each gets its own message: a recipient that refused it is retried alone. */
+  to: string[];
+  from: string;
 }
 
 export interface Config {
@@ -68,10 +84,19 @@ interface FileConfig {
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
-  alerts?: { webhooks?: string[] | string; secret?: string; timeoutMs?: number; maxAttempts?: number; retryBaseMs?: number };
+  alerts?: {
+    webhooks?: string[] | string;
+    secret?: string;
+    timeoutMs?: number;
+    maxAttempts?: number;
+    retryBaseMs?: number;
+    smtp?: string;
+    mailTo?: string[] | string;
+    mailFrom?: string;
+  };
 }
 
-const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'auditRetentionDays', 'logLevel', 'adminToken', 'ari', 'alerts']);
+export const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'auditRetentionDays', 'logLevel', 'adminToken', 'ari', 'alerts']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -149,6 +174,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
       timeoutMs: positiveInt('DIALGUARD_ALERT_TIMEOUT_MS', pick('DIALGUARD_ALERT_TIMEOUT_MS', fc.alerts?.timeoutMs, String(DEFAULTS.alertTimeoutMs))),
       maxAttempts: positiveInt('DIALGUARD_ALERT_MAX_ATTEMPTS', pick('DIALGUARD_ALERT_MAX_ATTEMPTS', fc.alerts?.maxAttempts, String(DEFAULTS.alertMaxAttempts))),
       retryBaseMs: positiveInt('DIALGUARD_ALERT_RETRY_MS', pick('DIALGUARD_ALERT_RETRY_MS', fc.alerts?.retryBaseMs, String(DEFAULTS.alertRetryBaseMs))),
+      mail: mailConfig(
+        pick('DIALGUARD_ALERT_SMTP', fc.alerts?.smtp, ''),
+        pick('DIALGUARD_ALERT_MAIL_TO', Array.isArray(fc.alerts?.mailTo) ? fc.alerts.mailTo.join(',') : fc.alerts?.mailTo, ''),
+        pick('DIALGUARD_ALERT_MAIL_FROM', fc.alerts?.mailFrom, `dialguard@${hostname()}`),
+      ),
     },
   };
 }
@@ -171,6 +201,50 @@ function webhookUrls(value: string): string[] {
   return urls;
 }
 
+/**
+ * `smtp://USER:PASSWORD@HOST:PORT` or `smtps://…` (user and password percent-encoded, both
+ * optional). The URL holds a password: an error names its scheme and host only.
+ */
+function mailConfig(smtp: string, to: string, from: string): MailConfig | null {
+  if (smtp === '') {
+    if (to !== '') throw new ConfigError('DIALGUARD_ALERT_MAIL_TO is set but DIALGUARD_ALERT_SMTP is not: set the SMTP server alerts are sent through');
+    return null;
+  }
+  let url: URL | null = null;
+  try {
+    url = new URL(smtp);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') || url.hostname === '' || (url.pathname !== '' && url.pathname !== '/') || url.search !== '') {
+    const shown = url && url.hostname ? `${url.protocol}//${url.host}` : `${smtp.slice(0, 7)}…`;
+    throw new ConfigError(`DIALGUARD_ALERT_SMTP: "${shown}" is not smtp://USER:PASSWORD@HOST:PORT or smtps://USER:PASSWORD@HOST:PORT`);
+  }
+  const secure = url.protocol === 'smtps:';
+  const recipients = to.split(',').map((a) => a.trim()).filter(Boolean);
+  if (recipients.length === 0) throw new ConfigError('DIALGUARD_ALERT_SMTP is set but DIALGUARD_ALERT_MAIL_TO is not: set who gets the alert mail (comma-separated addresses)');
+  for (const address of recipients) {
+    if (!MAIL_ADDRESS.test(address)) throw new ConfigError(`DIALGUARD_ALERT_MAIL_TO: "${address}" is not a mail address (user@example.com)`);
+  }
+  const sender = /<([^<>]*)>\s*$/.exec(from)?.[1] ?? from;
+  if (!MAIL_ADDRESS.test(sender.trim())) {
+    throw new ConfigError(`DIALGUARD_ALERT_MAIL_FROM: "${from}" is not a mail address (dialguard@example.com or "dialguard <dialguard@example.com>")`);
+  }
+  const user = decodeURIComponent(url.username);
+  return {
+    secure,
+    // URL keeps the brackets of an IPv6 literal; a socket wants the bare address.
+    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: url.port === '' ? (secure ? 465 : 587) : Number(url.port),
+    auth: user === '' ? null : { user, password: decodeURIComponent(url.password) },
+    to: recipients,
+    from: from.trim(),
+  };
+}
+
+/** A bare address: what an SMTP envelope takes. Display names are for the From header only. */
+const MAIL_ADDRESS = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
+
 /** `setting` is how the file was named (--config or DIALGUARD_CONFIG): every refusal starts with it. */
 function readConfigFile(setting: string, path: string): FileConfig {
   let text: string;
@@ -181,7 +255,7 @@ function readConfigFile(setting: string, path: string): FileConfig {
   }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(text);
+    parsed = JSON.parse(withoutComments(text));
   } catch (err) {
     throw new ConfigError(`${setting}: the config file ${path} is not valid JSON: ${causeText(err)}`);
   }
@@ -189,6 +263,15 @@ function readConfigFile(setting: string, path: string): FileConfig {
   const unknown = Object.keys(parsed).filter((k) => !FILE_KEYS.has(k));
   if (unknown.length) throw new ConfigError(`${setting}: the config file ${path} has unknown key(s) ${unknown.join(', ')}`);
   return parsed as FileConfig;
+}
+
+/**
+ * The file is JSON whose lines may be comments: a line whose first non-blank characters are `//`
+ * (what `dialguard init` writes). JSON strings cannot span lines, so such a line is never inside
+ * a value; it is blanked rather than removed so that JSON.parse's positions still match the file.
+ */
+function withoutComments(text: string): string {
+  return text.replace(/^([ \t]*)(\/\/.*)$/gm, (_line, indent: string, comment: string) => indent + ' '.repeat(comment.length));
 }
 
 export function parseListen(name: string, value: string): ListenAddress {
@@ -249,4 +332,11 @@ function isTimezone(tz: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Where a client on this machine reaches a listener: a wildcard bind is reached on loopback. */
+export function localAddress(listen: ListenAddress): ListenAddress {
+  if (listen.host === '0.0.0.0') return { host: '127.0.0.1', port: listen.port };
+  if (listen.host === '::' || listen.host === '[::]') return { host: '::1', port: listen.port };
+  return listen;
 }

@@ -15,6 +15,8 @@ export interface StoreOptions {
   server?: boolean;
   /** With `server`: decisions (and their settlements, old alerts) older than this many days are pruned in the background; 0 keeps them. */
   auditRetentionDays?: number;
+  /** Fail rather than create a database that is not there (dialguard doctor); a PostgreSQL database is never created. */
+  mustExist?: boolean;
   logger?: Logger;
 }
 
@@ -39,6 +41,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     busyTimeoutMs: options.lockWaitMs,
     reservationGraceSeconds: options.reservationGraceSeconds,
     ...(options.server ? { checkpointIntervalMs: CHECKPOINT_INTERVAL_MS, auditRetentionDays: options.auditRetentionDays ?? 0 } : {}),
+    ...(options.mustExist ? { mustExist: true } : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   });
 }

@@ -63,6 +63,14 @@ describe('configuration', () => {
     expect(() => loadConfig({ env: { DIALGUARD_CONFIG: file('{ "homeCountry": ') } })).toThrow(/^DIALGUARD_CONFIG: the config file .*dialguard\.json is not valid JSON/);
   });
 
+  it('reads a file whose lines may be // comments, and keeps // inside values', () => {
+    const configFile = file('// written by dialguard init\n{\n  // FastAGI\n  "agiListen": "127.0.0.1:4600",\n    // "db": "/commented/out.db",\n  "ari": { "url": "http://127.0.0.1:8088" }\n}\n');
+    const c = loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC' }, configFile });
+    expect(c).toMatchObject({ agiListen: { port: 4600 }, dbPath: './data/dialguard.db', ari: { url: 'http://127.0.0.1:8088' } });
+    // A comment after a value is not one: only whole lines are.
+    expect(() => loadConfig({ env: {}, configFile: file('{\n  "homeCountry": "US" // home\n}') })).toThrow(/not valid JSON: Expected ',' or '}' after property value/);
+  });
+
   it('ARI is on only when its URL is set, with the app name defaulting to dialguard', () => {
     const c = loadConfig({ env: { DIALGUARD_ARI_URL: 'http://127.0.0.1:8088', DIALGUARD_ARI_USER: 'dg', DIALGUARD_ARI_PASSWORD: 'secret', DIALGUARD_TIMEZONE: 'UTC' } });
     expect(c.ari).toEqual({ url: 'http://127.0.0.1:8088', user: 'dg', password: 'secret', app: 'dialguard' });

@@ -1,23 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startAlertDelivery, type AlertDeliveryService } from '../../src/alerts/delivery.js';
+import type { AlertDeliveryService } from '../../src/alerts/delivery.js';
 import type { AlertPayload } from '../../src/alerts/payload.js';
 import { SIGNATURE_HEADER, signatureHeader, verifySignature } from '../../src/alerts/signature.js';
 import type { AlertsConfig } from '../../src/config/config.js';
-import { memoryLogger, type LogRecord } from '../agi/memory-logger.js';
+import type { LogRecord } from '../agi/memory-logger.js';
 import { tempGuard, type TempGuard } from '../support/temp-db.js';
+import { guardWithBreach, OPEN_SITE, until, startFastDelivery } from './alert-fixture.js';
 import { attackNumber, call } from './fixture.js';
 import { closedPortUrl, startReceiver, type Receiver } from './receiver.js';
 
 const SECRET = 'whsec-test-0123456789';
-const SITE = {
-  defaults: {
-    destinations: { allowCountries: ['*'] },
-    geofence: { allowCountries: ['*'] },
-    budget: { dailySpend: null, monthlySpend: null, dailyMinutes: null, maxConcurrent: null },
-  },
-  rates: [{ prefix: '+', perMinute: 0.01, increment: 60 }],
-};
 
 let t: TempGuard;
 let delivery: AlertDeliveryService | undefined;
@@ -27,23 +20,11 @@ afterEach(async () => {
   await delivery?.stop();
   delivery = undefined;
   await Promise.all(receivers.splice(0).map((r) => r.close()));
-  t?.close();
+  await t?.close();
 });
 
 function start(config: Partial<AlertsConfig>): void {
-  const memory = memoryLogger();
-  logs = memory.records;
-  delivery = startAlertDelivery({
-    webhooks: [],
-    secret: SECRET,
-    timeoutMs: 1000,
-    maxAttempts: 3,
-    retryBaseMs: 20,
-    pollIntervalMs: 20,
-    ...config,
-    store: t.store,
-    logger: memory.logger,
-  });
+  ({ delivery, logs } = startFastDelivery(t.store, { secret: SECRET, ...config }));
 }
 
 async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
@@ -52,23 +33,12 @@ async function receiver(answer?: Parameters<typeof startReceiver>[0]): Promise<R
   return r;
 }
 
-/** One breach alert: the eleventh call of a minute, throttled (no lock, so exactly one alert). */
-async function breach(): Promise<string> {
-  t = await tempGuard({ ...SITE, defaults: { ...SITE.defaults, velocity: { lockOnBreach: false, warnRatio: null } } });
-  const now = Date.now();
-  for (let i = 0; i < 10; i++) await t.guard.authorize(call('1001', '12125550123', new Date(now + i)));
-  const d = await t.guard.authorize(call('1001', '12125550123', new Date(now + 10)));
-  expect(d.reason).toBe('velocity_exceeded');
-  const [alert] = await t.store.listAlerts({}, { limit: 5 });
-  return alert?.id as string;
-}
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(10);
-  }
+
+async function breach(): Promise<string> {
+  const made = await guardWithBreach();
+  t = made.t;
+  return made.id;
 }
 
 describe('alert webhooks', () => {
@@ -148,7 +118,7 @@ describe('alert webhooks', () => {
   });
 
   it('without a webhook, logs the alert and marks it none', async () => {
-    t = await tempGuard(SITE);
+    t = await tempGuard(OPEN_SITE);
     const now = Date.now();
     for (let i = 0; i < 4; i++) await t.guard.authorize(call('2001', attackNumber(i).number, new Date(now + i)));
     start({ webhooks: [] });

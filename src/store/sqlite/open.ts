@@ -1,4 +1,4 @@
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { causeText, StoreError } from '../../errors.js';
@@ -9,6 +9,8 @@ export interface OpenOptions {
   busyTimeoutMs: number;
   /** Leave WAL checkpoints to a checkpointer (see checkpointer.ts) instead of the committing call. */
   manualCheckpoints?: boolean;
+  /** Refuse to create the file: a check (dialguard doctor) must not leave a new database behind. */
+  mustExist?: boolean;
 }
 
 const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
@@ -19,6 +21,7 @@ const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
  */
 export function openDatabase(path: string, options: OpenOptions): Database.Database {
   const folder = dirname(path);
+  if (options.mustExist && path !== ':memory:' && !existsSync(path)) throw new StoreError(`no database at ${path} (dialguard init creates one)`);
   if (path !== ':memory:') {
     try {
       mkdirSync(folder, { recursive: true });
@@ -28,7 +31,7 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
   }
   let db: Database.Database | undefined;
   try {
-    db = new Database(path, { timeout: options.busyTimeoutMs });
+    db = new Database(path, { timeout: options.busyTimeoutMs, fileMustExist: options.mustExist === true });
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode loses at most the last commits on power loss, never consistency; FULL
     // would add an fsync to every decision.

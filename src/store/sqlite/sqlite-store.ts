@@ -36,6 +36,8 @@ export interface SqliteStoreOptions {
   /** Prune the audit in the background, keeping this many days (0 keeps everything); off when absent. */
   auditRetentionDays?: number;
   logger?: Logger;
+  /** Fail with DG_STORE rather than create a database that is not there. */
+  mustExist?: boolean;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 200;
@@ -51,6 +53,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const db = openDatabase(options.path, {
     busyTimeoutMs: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
     manualCheckpoints: options.checkpointIntervalMs !== undefined,
+    mustExist: options.mustExist,
   });
   const checkpointer = options.checkpointIntervalMs === undefined ? null : startCheckpointer(db, options.path, options.checkpointIntervalMs, options.logger);
   const retention = options.auditRetentionDays === undefined ? null : startRetention({ path: options.path, days: options.auditRetentionDays, logger: options.logger });

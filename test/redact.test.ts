@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { credentialScrubber } from '../../src/ari/redact.js';
+import { credentialScrubber } from '../src/redact.js';
 
 const PASSWORD = 's3cret:&/+=%';
 const scrub = credentialScrubber('dialguard', PASSWORD);
@@ -11,10 +11,13 @@ describe('credentialScrubber', () => {
     ['the password as is', `auth failed for ${PASSWORD} today`],
     ['the basic auth header', `Authorization: Basic ${Buffer.from(`dialguard:${PASSWORD}`).toString('base64')}`],
     ['credentials in a URL', `http://dialguard:${encodeURIComponent(PASSWORD)}@pbx:8088/ari`],
+    ['an SMTP AUTH LOGIN password line', `C: ${Buffer.from(PASSWORD).toString('base64')}`],
+    ['an SMTP AUTH PLAIN command', `AUTH PLAIN ${Buffer.from(`\0dialguard\0${PASSWORD}`).toString('base64')}`],
   ])('removes the password from %s', (_name, text) => {
     const out = scrub(text);
     expect(out).toContain('[redacted]');
-    for (const form of [PASSWORD, encodeURIComponent(PASSWORD), Buffer.from(`dialguard:${PASSWORD}`).toString('base64')]) expect(out).not.toContain(form);
+    const encoded = [`dialguard:${PASSWORD}`, PASSWORD, `\0dialguard\0${PASSWORD}`].map((t) => Buffer.from(t).toString('base64'));
+    for (const form of [PASSWORD, encodeURIComponent(PASSWORD), ...encoded]) expect(out).not.toContain(form);
   });
 
   it('leaves other text alone', () => {
