@@ -15,6 +15,8 @@ import { createDecisionPath, lockExtensionOf } from './decision-path.js';
 import { migrate } from './migrations.js';
 import { policies } from './policies.js';
 import { reservations } from './reservations.js';
+import { pruneAudit } from './retention.js';
+import { scheduleRetention } from '../retention.js';
 import { tokens } from './tokens.js';
 import { velocity } from './velocity.js';
 
@@ -27,7 +29,7 @@ export interface PostgresStoreOptions {
   reservationGraceSeconds?: number;
   /** Connections this guard keeps for calls (default 10), beside 3 for the admin API. */
   poolSize?: number;
-  /** DIALGUARD_AUDIT_RETENTION_DAYS of a server: not applied on PostgreSQL yet, which is said once at start. */
+  /** A server's DIALGUARD_AUDIT_RETENTION_DAYS: older decisions are pruned in the background (0 keeps them); unset: no pruning (a command). */
   auditRetentionDays?: number;
   logger?: Logger;
 }
@@ -59,12 +61,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     await starter.end().catch(() => undefined);
   }
 
-  if (options.auditRetentionDays) {
-    options.logger?.warn(
-      { auditRetentionDays: options.auditRetentionDays },
-      'audit retention is not applied on PostgreSQL yet: decisions are kept until deleted in the database',
-    );
-  }
   const logger = options.logger ? { logger: options.logger } : {};
   // Two pools: a call's transactions wait for a connection no longer than a decision may; the
   // admin API's (an import, an export page) may wait as long as starting does.
@@ -74,6 +70,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   // Opened now rather than by the first calls; one that cannot be opened yet is opened on use.
   const warm = await Promise.allSettled(Array.from({ length: size }, () => decisionPool.connect()));
   for (const w of warm) if (w.status === 'fulfilled') w.value.release();
+  const retention = options.auditRetentionDays === undefined ? null : scheduleRetention({ days: options.auditRetentionDays, ...logger }, (run) => pruneAudit(pool, run));
   const nextId = createIdFactory();
   const decisions = createDecisionPath({
     pool: decisionPool,
@@ -246,6 +243,7 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     checkWritable: () => guarded('checking the database', async () => void (await run(decisionPool, 'SELECT txid_current()'))),
 
     async close() {
+      await retention?.stop();
       await Promise.all([decisionPool.end(), pool.end()]).catch((err: unknown) => {
         throw pgError(err);
       });

@@ -4,7 +4,7 @@ import { LONGEST_WINDOW_MS, MINUTE_MS, WINDOW_MS } from '../../domain/windows.js
 import { run, statement, type Db } from './connection.js';
 
 /** Rows are dropped a little after they leave the longest window: a guard whose clock is slightly behind another's still finds its whole window. */
-const KEEP_MS = LONGEST_WINDOW_MS + MINUTE_MS;
+export const KEEP_MS = LONGEST_WINDOW_MS + MINUTE_MS;
 /** After every PRUNE_EVERY-th attempt a guard records, up to PRUNE_BATCH old rows are dropped: twice as fast as they come. */
 const PRUNE_EVERY = 16;
 const PRUNE_BATCH = 32;

@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { DAY_MS, HOUR_MS } from '../../domain/windows.js';
+import { HOUR_MS } from '../../domain/windows.js';
 import { idTime } from '../ids.js';
+import { keptPeriods, noneYet, pruneBefore, scheduleRetention, type PruneCounts, type PruneOptions, type PruneReport, type Retention } from '../retention.js';
 import { openDatabase } from './open.js';
 import { KEEP_MS as VELOCITY_KEEP_MS } from './velocity.js';
 
@@ -20,52 +21,15 @@ import { KEEP_MS as VELOCITY_KEEP_MS } from './velocity.js';
  * its own rows), the policy history (it versions the policy). Deleted pages are reused by SQLite
  * for new rows: the file stops growing, it does not shrink.
  */
-export interface PruneCounts {
-  decisions: number;
-  reservations: number;
-  settlements: number;
-  alerts: number;
-  velocityAttempts: number;
-  velocityDestinations: number;
-  usageTotals: number;
-}
-
-export interface PruneReport {
-  /** Rows older than this (ms) were pruned. */
-  before: number;
-  pruned: PruneCounts;
-  /** Write transactions the run took. */
-  transactions: number;
-}
-
-export interface PruneOptions {
-  /** Decisions older than this many days go; at least 1. */
-  days: number;
-  now: number;
-  /** Rows a transaction deletes at most. */
-  batchRows: number;
-  /** After each transaction: the event loop, and the decisions waiting on it, run. */
-  pauseMs: number;
-  /** Checked between transactions: a run stops early when the server does. */
-  stopped?: () => boolean;
-}
-
-const DEFAULT_BATCH_ROWS = 200;
-const DEFAULT_PAUSE_MS = 20;
-const DEFAULT_INTERVAL_MS = HOUR_MS;
-
 /** One transaction's work: what it deleted, and whether its step has nothing more to delete. */
 type Batch = () => { deleted: Partial<PruneCounts>; done: boolean };
 
 /** One pruning run over `db`, in batches. */
 export async function pruneAudit(db: Database, options: PruneOptions): Promise<PruneReport> {
-  // Never before the epoch: ids encode time from there.
-  const before = Math.max(0, options.now - options.days * DAY_MS);
+  const before = pruneBefore(options);
   const n = options.batchRows;
-  const pruned: PruneCounts = { decisions: 0, reservations: 0, settlements: 0, alerts: 0, velocityAttempts: 0, velocityDestinations: 0, usageTotals: 0 };
+  const pruned = noneYet();
   let transactions = 0;
-  // A day row is a day in the policy's timezone: cut a day early, so no zone still counts it.
-  const cutDay = new Date(before - DAY_MS).toISOString().slice(0, 10);
   const steps: Array<() => Batch> = [
     () => oldAlerts(db, before, n),
     () => oldDecisions(db, before, n),
@@ -88,7 +52,7 @@ export async function pruneAudit(db: Database, options: PruneOptions): Promise<P
         `DELETE FROM usage_totals WHERE ext = @ext AND period IN
            (SELECT period FROM usage_totals WHERE ext = @ext
               AND ((period >= 'd:' AND period < @day) OR (period >= 'm:' AND period < @month)) LIMIT @left)`,
-        { day: `d:${cutDay}`, month: `m:${cutDay.slice(0, 7)}` },
+        keptPeriods(before),
         'usageTotals',
         n,
       ),
@@ -232,53 +196,21 @@ export interface RetentionOptions {
   pauseMs?: number;
 }
 
-export interface Retention {
-  /** Ends the run in progress after its current transaction, and closes the connection. */
-  stop(): Promise<void>;
-}
+export type { PruneCounts, PruneOptions, PruneReport, Retention } from '../retention.js';
 
 /**
  * Prunes the database at `path` at once, then every `intervalMs`, on a connection of its own
  * that never waits for a lock (a wait would block the event loop): a batch that finds the
- * database locked by another process is tried again after the next pause, and a run that fails
- * is logged and tried again at the next interval.
+ * database locked by another process is tried again after the next pause.
  */
 export function startRetention(options: RetentionOptions): Retention {
-  const { days, logger } = options;
-  if (days === 0) {
-    logger?.info({ auditRetentionDays: 0 }, 'audit retention off: decisions are kept forever');
-    return { stop: async () => undefined };
-  }
   let db: Database | null = null;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> = Promise.resolve();
-
-  const run = async (): Promise<void> => {
-    const started = Date.now();
-    try {
+  return scheduleRetention(
+    options,
+    (run) => {
       db ??= openDatabase(options.path, { busyTimeoutMs: 0, manualCheckpoints: true });
-      const report = await pruneAudit(db, {
-        days,
-        now: started,
-        batchRows: options.batchRows ?? DEFAULT_BATCH_ROWS,
-        pauseMs: options.pauseMs ?? DEFAULT_PAUSE_MS,
-        stopped: () => stopped,
-      });
-      logger?.info({ auditRetentionDays: days, before: new Date(report.before).toISOString(), pruned: report.pruned, transactions: report.transactions, ms: Date.now() - started }, 'audit retention: old rows pruned');
-    } catch (err) {
-      logger?.error({ err, auditRetentionDays: days }, 'audit retention run failed; trying again at the next interval');
-    }
-    if (!stopped) timer = setTimeout(() => (running = run()), options.intervalMs ?? DEFAULT_INTERVAL_MS).unref();
-  };
-  running = run();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-      db?.close();
+      return pruneAudit(db, run);
     },
-  };
+    () => void db?.close(),
+  );
 }
