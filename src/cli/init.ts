@@ -6,6 +6,7 @@ import { DEFAULTS, formatAddress, loadConfig, localAddress, type Config } from '
 import { configTemplate } from '../config/template.js';
 import { ConfigError } from '../errors.js';
 import { openStore } from '../runtime.js';
+import { absoluteDatabase, describeDatabase } from '../store/open-store.js';
 import type { CommandIO } from './io.js';
 import { packagePath } from './package-files.js';
 
@@ -30,7 +31,7 @@ export async function runInit(options: InitOptions, io: CommandIO): Promise<numb
   const { values } = parseArgs({ args: options.args, options: { force: { type: 'boolean', default: false } }, allowPositionals: false, strict: true });
   const path = resolve(options.configFile ?? process.env.DIALGUARD_CONFIG ?? 'dialguard.conf');
   const text = configTemplate({
-    db: options.db === undefined ? DEFAULTS.db : resolve(options.db),
+    db: options.db === undefined ? DEFAULTS.db : absoluteDatabase(options.db),
     timezone: Intl.DateTimeFormat().resolvedOptions().timeZone,
     writtenAt: new Date().toISOString(),
   });
@@ -55,7 +56,7 @@ export async function runInit(options: InitOptions, io: CommandIO): Promise<numb
   } finally {
     await store.close();
   }
-  io.out(`dialguard: database ${resolve(config.dbPath)} ready (schema up to date)`);
+  io.out(`dialguard: database ${describeDatabase(absoluteDatabase(config.dbPath))} ready (schema up to date)`);
   if (token) io.out(`dialguard admin token (shown only this once, only its hash is stored): ${token}`);
   else if (config.adminToken) io.out('dialguard: the admin token is the configured one (DIALGUARD_ADMIN_TOKEN or adminToken), stored hashed');
   else if (hadAdmin) io.out('dialguard: the database has an admin token already; dialguard token create --role admin makes another');
@@ -89,7 +90,7 @@ export function nextSteps(config: Config, configPath: string): string {
     '   then   asterisk -rx "voicemail reload"',
     `3. Run it: dialguard${global} serve`,
     `   or as a systemd service: ${unit} (its first lines say how to install it).`,
-    configPath === UNIT_CONFIG && resolve(config.dbPath) === UNIT_DB
+    configPath === UNIT_CONFIG && absoluteDatabase(config.dbPath) === UNIT_DB
       ? '   The unit reads this file and uses this database.'
       : `   The unit reads ${UNIT_CONFIG} and uses the database ${UNIT_DB}: to prepare both, run\n     dialguard init --config ${UNIT_CONFIG} --db ${UNIT_DB}`,
     `4. Dashboard: http://${formatAddress(http.host, http.port)}/ (sign in with the admin token).`,

@@ -6,6 +6,7 @@ import { preflight } from '../ari/preflight.js';
 import { formatAddress, localAddress, type Config } from '../config/config.js';
 import { defaultGeoIpPath, openGeoIp } from '../geo/geoip.js';
 import { openStore } from '../runtime.js';
+import { describeDatabase } from '../store/open-store.js';
 import { ntpState } from './ntp.js';
 import { probeTcp } from './tcp-probe.js';
 import { result, type CheckResult } from './verdict.js';
@@ -50,13 +51,14 @@ async function databaseCheck(config: Config): Promise<CheckResult> {
     store = await openStore(config, { existingDatabase: true });
   } catch (error) {
     const text = reason(error);
-    return result('database', 'fail', text.includes(config.dbPath) ? text : `${config.dbPath}: ${text}`);
+    const where = describeDatabase(config.dbPath);
+    return result('database', 'fail', text.includes(where) ? text : `${where}: ${text}`);
   }
   try {
     await store.checkWritable();
-    return result('database', 'ok', `${config.dbPath}: opens, schema up to date, writable (the store's write probe)`);
+    return result('database', 'ok', `${describeDatabase(config.dbPath)}: opens, schema up to date, writable (the store's write probe)`);
   } catch (error) {
-    return result('database', 'fail', `${config.dbPath} is not writable: ${reason(error)}`);
+    return result('database', 'fail', `${describeDatabase(config.dbPath)} is not writable: ${reason(error)}`);
   } finally {
     await store.close();
   }

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { createPostgresStore } from './postgres/postgres-store.js';
 import { redactUrl } from './postgres/connection.js';
@@ -49,4 +50,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 /** DIALGUARD_DB as it may be shown and logged: a URL's password is never. */
 export function describeDatabase(database: string): string {
   return isPostgresUrl(database) ? redactUrl(database) : database;
+}
+
+/** DIALGUARD_DB with a file path made absolute; a URL stays as it is (never a file named after it). */
+export function absoluteDatabase(database: string): string {
+  return isPostgresUrl(database) ? database : resolve(database);
 }
