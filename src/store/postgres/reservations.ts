@@ -6,38 +6,8 @@ import { settledSeconds, storedInteger } from '../stored-values.js';
 import type { Periods } from '../periods.js';
 import type { SettlementOutcome, SettlementRequest, SettlementResult } from '../roles/decisions.js';
 import type { ReservationRecord } from '../roles/usage.js';
-import type { Grant } from '../../domain/decision.js';
 import { run, statement, type Db } from './connection.js';
-
-interface ReservationRow {
-  call_id: string;
-  ext: string;
-  e164: string;
-  per_minute_micros: number;
-  increment: number;
-  minimum: number;
-  day: string;
-  month: string;
-  reserved_seconds: number;
-  reserved_micros: number;
-  created_at: number;
-  expires_at: number;
-  status: ReservationRecord['status'];
-  answered_seconds: number | null;
-  dial_status: string | null;
-  cost_micros: number | null;
-}
-
-export interface NewReservation {
-  callId: string;
-  ext: string;
-  e164: string;
-  rate: PricedRate;
-  grant: Grant;
-  periods: Periods;
-  createdAt: number;
-  expiresAt: number;
-}
+import type { NewReservation, ReservationRow } from '../reservation-rows.js';
 
 const S = {
   // Reservations still active but overdue at $5 do not hold a slot, whether or not a decision expired them yet.

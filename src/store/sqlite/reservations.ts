@@ -1,6 +1,5 @@
 import type { Database } from 'better-sqlite3';
 import { MAX_CALL_SECONDS, MAX_RATE_PER_MINUTE } from '../../bounds.js';
-import type { Grant } from '../../domain/decision.js';
 import type { UsageSnapshot } from '../../domain/usage.js';
 import type { PricedRate } from '../../domain/rate.js';
 import { costMicros, toMicros } from '../../rates/rate-table.js';
@@ -8,36 +7,7 @@ import type { Periods } from '../periods.js';
 import type { SettlementOutcome, SettlementRequest, SettlementResult } from '../roles/decisions.js';
 import type { ReservationRecord } from '../roles/usage.js';
 import { settledSeconds, storedInteger } from '../stored-values.js';
-
-interface ReservationRow {
-  call_id: string;
-  ext: string;
-  e164: string;
-  per_minute_micros: number;
-  increment: number;
-  minimum: number;
-  day: string;
-  month: string;
-  reserved_seconds: number;
-  reserved_micros: number;
-  created_at: number;
-  expires_at: number;
-  status: ReservationRecord['status'];
-  answered_seconds: number | null;
-  dial_status: string | null;
-  cost_micros: number | null;
-}
-
-export interface NewReservation {
-  callId: string;
-  ext: string;
-  e164: string;
-  rate: PricedRate;
-  grant: Grant;
-  periods: Periods;
-  createdAt: number;
-  expiresAt: number;
-}
+import type { NewReservation, ReservationRow } from '../reservation-rows.js';
 
 /**
  * Reservations and the running totals they feed. Every method runs inside the caller's
