@@ -36,6 +36,8 @@ export interface CallsFound {
   fromSources: CallSummary;
   /** Per account taken over: its calls from the moment of the takeover on. */
   byAccount: Array<{ account: string; since: number; summary: CallSummary }>;
+  /** Every call above once (a call can be both from an attacking address and of an account taken over). */
+  all: CallSummary;
 }
 
 const SAMPLE_CALLS = 20;
@@ -53,6 +55,7 @@ export interface CallQuery {
 /** Reads the audit once, newest first, a batch at a time; settlements only for the calls found. */
 export async function findCalls(audit: AuditStore, query: CallQuery): Promise<CallsFound> {
   const fromSources = emptySummary();
+  const all = emptySummary();
   const byAccount = query.takeovers.map((t) => ({ account: t.account, since: t.at, summary: emptySummary() }));
   const accounts = new Map(byAccount.map((a) => [a.account, a]));
   const filter = { ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}) };
@@ -63,10 +66,11 @@ export async function findCalls(audit: AuditStore, query: CallQuery): Promise<Ca
     const afterTakeover = account !== undefined && d.at >= account.since;
     if (!fromAttacker && !afterTakeover) continue;
     const settled = d.result === 'ALLOW' && d.reservedMicros !== null ? await settledCost(audit, d.callId) : 0;
+    count(all, d, settled);
     if (fromAttacker) count(fromSources, d, settled);
     if (afterTakeover) count((account as (typeof byAccount)[number]).summary, d, settled);
   }
-  return { fromSources, byAccount };
+  return { fromSources, byAccount, all };
 }
 
 async function settledCost(audit: AuditStore, callId: string): Promise<number> {

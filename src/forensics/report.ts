@@ -83,7 +83,7 @@ export function buildReport(input: ReportInput): ForensicsReport {
       attempts: s.attempts,
       services: [...s.services].sort(),
       accountsTried: s.accounts.size,
-      accounts: [...s.accounts],
+      accounts: [...s.accounts].sort((a, b) => a.localeCompare(b, 'en', { numeric: true })),
       accountsTruncated: s.accountsTruncated,
       firstSeen: s.firstAt,
       lastSeen: s.lastAt,
@@ -142,16 +142,11 @@ export function whatToDo(report: ForensicsReport): string[] {
     const foreign = [...new Set(t.sources.map((s) => s.country).filter((c): c is string => c !== null))];
     if (foreign.length > 0) actions.push(`Geofence ${t.account} (policy extensions.${t.account}.geofence.allowCountries or allowCidrs) so that it cannot be used from ${foreign.join(', ')} again.`);
   }
-  const calls = report.calls;
-  if (calls) {
-    const spent = [calls.fromSources, ...calls.byAccount.map((a) => a.summary)].filter((s) => s.allowed > 0);
-    const total = spent.reduce((n, s) => n + s.settledMicros, 0);
-    const allowed = spent.reduce((n, s) => n + s.allowed, 0);
-    if (allowed > 0) {
-      actions.push(
-        `Review the ${allowed} call(s) dialguard allowed to the attacker (settled cost ${money(total)}, destinations ${destinationsText(spent)}) with your carrier, and dispute them if they were fraud; each is in the audit (GET /api/v1/decisions).`,
-      );
-    }
+  const all = report.calls?.all;
+  if (all && all.allowed > 0) {
+    actions.push(
+      `Review the ${all.allowed} call(s) dialguard allowed to the attacker (settled cost ${money(all.settledMicros)}, destinations ${destinationsText(all)}) with your carrier, and dispute them if they were fraud; each is in the audit (GET /api/v1/decisions).`,
+    );
   }
   const blockable = report.sources.filter((s) => !report.networks.some((n) => n.network === s.network));
   const entries = [...report.networks.map((n) => n.network), ...blockable.map((s) => s.address)];
@@ -175,10 +170,8 @@ export function whatToDo(report: ForensicsReport): string[] {
   return actions;
 }
 
-function destinationsText(summaries: CallSummary[]): string {
-  const counts: Record<string, number> = {};
-  for (const s of summaries) for (const [c, n] of Object.entries(s.destinations)) counts[c] = (counts[c] ?? 0) + n;
-  return Object.entries(counts)
+function destinationsText(summary: CallSummary): string {
+  return Object.entries(summary.destinations)
     .sort((a, b) => b[1] - a[1])
     .map(([c, n]) => `${c} ${n}`)
     .join(', ');

@@ -57,7 +57,9 @@ export async function readLogLines(file: LogFileInfo, sink: LineSink): Promise<v
   try {
     await splitLines(input, sink);
   } catch (err) {
-    throw new Error(causeText(err));
+    const code = (err as { code?: unknown }).code;
+    // zlib's errors carry an errno that is not a system one: its message is the cause.
+    throw new Error(typeof code === 'string' && code.startsWith('Z_') ? `gzip: ${(err as Error).message}` : causeText(err));
   } finally {
     raw.destroy();
   }
@@ -68,30 +70,34 @@ export async function splitLines(input: AsyncIterable<Buffer | string>, sink: Li
   const decoder = new StringDecoder('utf8');
   let carry = '';
   let cut = false;
+  const emit = (line: string): void => {
+    if (line.length > MAX_LINE_CHARS) {
+      sink.line(line.slice(0, MAX_LINE_CHARS));
+      sink.overlong?.();
+    } else sink.line(line.endsWith('\r') ? line.slice(0, -1) : line);
+  };
   const take = (text: string): void => {
     let start = 0;
     for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
       const piece = text.slice(start, nl);
       start = nl + 1;
       if (cut) {
+        // The rest of a line already reported as overlong.
         cut = false;
-        carry = '';
         continue;
       }
-      const line = carry === '' ? piece : carry + piece;
+      emit(carry === '' ? piece : carry + piece);
       carry = '';
-      sink.line(line.endsWith('\r') ? line.slice(0, -1) : line);
     }
     if (cut) return;
     carry += text.slice(start);
     if (carry.length > MAX_LINE_CHARS) {
-      sink.line(carry.slice(0, MAX_LINE_CHARS));
-      sink.overlong?.();
+      emit(carry);
       carry = '';
       cut = true;
     }
   };
   for await (const chunk of input) take(typeof chunk === 'string' ? chunk : decoder.write(chunk));
   take(decoder.end());
-  if (carry !== '' && !cut) sink.line(carry.endsWith('\r') ? carry.slice(0, -1) : carry);
+  if (carry !== '' && !cut) emit(carry);
 }
