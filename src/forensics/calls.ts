@@ -9,6 +9,8 @@ export interface CallSummary {
   denied: number;
   /** Destination country (`-` when none) → calls. */
   destinations: Record<string, number>;
+  /** Allowed calls by destination country. */
+  allowedDestinations: Record<string, number>;
   /** Denied calls by the reason code of the check that stopped them. */
   deniedBy: Record<string, number>;
   reservedMicros: number;
@@ -79,17 +81,19 @@ async function settledCost(audit: AuditStore, callId: string): Promise<number> {
 }
 
 function emptySummary(): CallSummary {
-  return { calls: 0, allowed: 0, denied: 0, destinations: {}, deniedBy: {}, reservedMicros: 0, settledMicros: 0, firstAt: null, lastAt: null, sample: [] };
+  return { calls: 0, allowed: 0, denied: 0, destinations: {}, allowedDestinations: {}, deniedBy: {}, reservedMicros: 0, settledMicros: 0, firstAt: null, lastAt: null, sample: [] };
 }
 
 function count(s: CallSummary, d: DecisionRecord, settledMicros: number): void {
   s.calls++;
-  if (d.result === 'ALLOW') s.allowed++;
-  else {
+  const country = d.country ?? '-';
+  if (d.result === 'ALLOW') {
+    s.allowed++;
+    s.allowedDestinations[country] = (s.allowedDestinations[country] ?? 0) + 1;
+  } else {
     s.denied++;
     s.deniedBy[d.reason] = (s.deniedBy[d.reason] ?? 0) + 1;
   }
-  const country = d.country ?? '-';
   s.destinations[country] = (s.destinations[country] ?? 0) + 1;
   s.reservedMicros += d.reservedMicros ?? 0;
   s.settledMicros += settledMicros;

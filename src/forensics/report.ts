@@ -1,7 +1,7 @@
 import { compileNetworks, parseAddress, parseNetwork, type Network } from '../net/address.js';
 import { fromMicros } from '../rates/rate-table.js';
 import { peakPerMinute, type AccountFailures, type SourceFailures } from './attempts.js';
-import type { CallsFound, CallSummary } from './calls.js';
+import type { CallsFound } from './calls.js';
 import type { Takeover } from './takeovers.js';
 
 /** The incident report, as `--json` prints it; the text form renders the same object. Times are epoch ms here, ISO in JSON. */
@@ -145,11 +145,12 @@ export function whatToDo(report: ForensicsReport): string[] {
   const all = report.calls?.all;
   if (all && all.allowed > 0) {
     actions.push(
-      `Review the ${all.allowed} call(s) dialguard allowed to the attacker (settled cost ${money(all.settledMicros)}, destinations ${destinationsText(all)}) with your carrier, and dispute them if they were fraud; each is in the audit (GET /api/v1/decisions).`,
+      `Review the ${all.allowed} call(s) dialguard allowed to the attacker (settled cost ${money(all.settledMicros)}, destinations ${destinationsText(all.allowedDestinations)}) with your carrier, and dispute them if they were fraud; each is in the audit (GET /api/v1/decisions).`,
     );
   }
-  const blockable = report.sources.filter((s) => !report.networks.some((n) => n.network === s.network));
-  const entries = [...report.networks.map((n) => n.network), ...blockable.map((s) => s.address)];
+  // A private or loopback source is a host of the site's own: found, not firewalled.
+  const blockable = report.sources.filter((s) => !isLocal(s.address) && !report.networks.some((n) => n.network === s.network));
+  const entries = [...report.networks.filter((n) => !n.addresses.some(isLocal)).map((n) => n.network), ...blockable.map((s) => s.address)];
   if (entries.length > 0) {
     const shown = entries.slice(0, BLOCK_LIST_LIMIT).join(' ');
     const more = entries.length > BLOCK_LIST_LIMIT ? ` (and ${entries.length - BLOCK_LIST_LIMIT} more, in the list above)` : '';
@@ -159,7 +160,9 @@ export function whatToDo(report: ForensicsReport): string[] {
   if (local.length > 0) actions.push(`Find the device behind ${local.slice(0, 10).join(', ')}: a private or loopback address failed to authenticate, so a host inside your network is compromised or misconfigured.`);
   const ami = report.sources.filter((s) => s.services.includes('AMI'));
   if (ami.length > 0 && !report.takeovers.some((t) => t.service === 'AMI')) {
-    actions.push(`Restrict AMI (manager.conf permit=, bind to 127.0.0.1): ${ami.map((s) => `${s.address} tried ${s.accounts.join(', ') || 'logins'}`).join('; ')}.`);
+    actions.push(
+      `AMI logins failed (${ami.map((s) => `${s.address} as ${s.accounts.join(', ') || 'unknown users'}`).join('; ')}): find the program that tried them, give each AMI client its own manager.conf user with a strong secret and a permit= for its address only.`,
+    );
   }
   const read = report.files.filter((f) => f.error === undefined);
   if (report.totals.attempts > 0 && read.length > 0 && read.every((f) => f.securityEvents === 0)) {
@@ -170,8 +173,8 @@ export function whatToDo(report: ForensicsReport): string[] {
   return actions;
 }
 
-function destinationsText(summary: CallSummary): string {
-  return Object.entries(summary.destinations)
+function destinationsText(destinations: Record<string, number>): string {
+  return Object.entries(destinations)
     .sort((a, b) => b[1] - a[1])
     .map(([c, n]) => `${c} ${n}`)
     .join(', ');

@@ -116,9 +116,10 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(actions).toContain(`authenticated from ${attacker}`);
     expect(actions).toContain('POST /api/v1/extensions/1001/lock');
     expect(actions).toContain(`so that it cannot be used from ${brute?.country} again`);
-    expect(actions).toContain(`Block at the firewall (ipset/nftables set) the sources that failed to authenticate: ${ATTACK_NET}.0/24 127.0.0.1.`);
-    expect(actions).toContain('Review the 1 call(s) dialguard allowed');
-    expect(actions).toContain('127.0.0.1 tried admin, dgsec');
+    expect(actions).toContain(`Block at the firewall (ipset/nftables set) the sources that failed to authenticate: ${ATTACK_NET}.0/24.`);
+    expect(actions).toContain("Find the device behind 127.0.0.1");
+    expect(actions).toMatch(/Review the 1 call\(s\) dialguard allowed to the attacker \(settled cost \d+\.\d\d, destinations GB 1\)/);
+    expect(actions).toContain('AMI logins failed (127.0.0.1 as admin, dgsec)');
     // A security log was given: no advice to add one.
     expect(actions).not.toContain('security => security');
   });
