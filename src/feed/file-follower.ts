@@ -165,6 +165,8 @@ export function followFile(options: FileFollowerOptions): FileFollower {
 
   // The first poll at once: "start at the end" means the end as of now, not as of the first interval.
   polling = poll().catch((err: unknown) => {
+    // As tail -F: a file that becomes readable later is read from its start.
+    first = false;
     problem = causeText(err);
     log.warn({ reason: problem }, 'cannot read the security log; retrying');
   });
