@@ -94,7 +94,7 @@ export async function startServer(config: Config, logger: Logger, options: Start
     // After the listeners: calls are served whether or not Asterisk's AMI is reachable yet.
     const securityFeed =
       config.ami || config.securityLog
-        ? startSecurityFeed({ ami: config.ami, securityLog: config.securityLog, sink: options.securitySink ?? COUNT_ONLY, logger, metrics })
+        ? startSecurityFeed({ ami: config.ami, securityLog: config.securityLog, timezone: config.timezone, sink: options.securitySink ?? COUNT_ONLY, logger, metrics })
         : null;
     if (securityFeed) cleanups.push(() => securityFeed.close());
 

@@ -9,9 +9,9 @@ import type { AmiConfig } from '../config/config.js';
 import type { SecurityEvent } from '../domain/security.js';
 import { startAmiClient, type AmiClient, type AmiClientOptions } from '../ami/client.js';
 import type { Metrics, SecurityEventSource } from '../metrics.js';
-import { isSecurityEventName, securityEventFromFields } from '../security/event-fields.js';
+import { securityEventFromFields } from '../security/event-fields.js';
 import { followFile, type FileFollower, type FileFollowerOptions } from './file-follower.js';
-import { readSecurityLogLine } from './security-log-line.js';
+import { parseAsteriskLine } from './security-log-line.js';
 
 /** What consumes the events (src/intrusion's tracker). Synchronous: it only counts, in memory. */
 export interface SecurityEventSink {
@@ -23,6 +23,8 @@ export type SecurityFeedMetrics = Pick<Metrics, 'watchAmiConnection' | 'watchSec
 export interface SecurityFeedOptions {
   ami: AmiConfig | null;
   securityLog: string | null;
+  /** The zone the PBX writes its log's wall clock in (a line without a readable EventTV is placed by it). */
+  timezone: string;
   sink: SecurityEventSink;
   logger: Logger;
   metrics: SecurityFeedMetrics;
@@ -58,10 +60,11 @@ export function startSecurityFeed(options: SecurityFeedOptions): SecurityFeed {
       ...options.amiTuning,
       logger,
       onEvent(name, fields) {
-        const event = securityEventFromFields(fields);
+        // Object.fromEntries defines own properties: a field named `__proto__` stays a field.
+        const event = securityEventFromFields(Object.fromEntries(fields), Date.now());
         if (event) deliver('ami', event);
-        // A security event that could not be mapped is a fault; any other event class is simply not ours.
-        else if (isSecurityEventName(name) || fields.get('Privilege')?.startsWith('security') === true) {
+        // An event of the security class that could not be mapped is a fault; any other class is simply not ours.
+        else if (fields.get('Privilege')?.startsWith('security') === true) {
           logger.debug({ event: name }, 'AMI security event not understood, dropped');
           metrics.observeSecurityEventUnparsed('ami');
         }
@@ -80,9 +83,9 @@ export function startSecurityFeed(options: SecurityFeedOptions): SecurityFeed {
       ...options.fileTuning,
       logger,
       onLine(line) {
-        const read = readSecurityLogLine(line);
+        const read = parseAsteriskLine(line, { timezone: options.timezone, referenceMs: Date.now() });
         if (read.kind === 'event') deliver('file', read.event);
-        else if (read.kind === 'unparsed') metrics.observeSecurityEventUnparsed('file');
+        else if (read.kind === 'unrecognised') metrics.observeSecurityEventUnparsed('file');
       },
       onOversize: () => metrics.observeSecurityEventUnparsed('file'),
     });

@@ -63,7 +63,7 @@ describe('AMI client against the replaying double', () => {
 
     expect(h.events.map((e) => e.name)).toEqual(capturedEvents.map((b) => b.Event));
     expect(h.events.map((e) => Object.fromEntries(e.fields))).toEqual(capturedEvents);
-    const security = h.events.map((e) => securityEventFromFields(e.fields)).filter((e) => e !== null);
+    const security = h.events.map((e) => securityEventFromFields(Object.fromEntries(e.fields), Date.now())).filter((e) => e !== null);
     const count = (kind: string): number => security.filter((e) => e.kind === kind).length;
     expect(count('invalid_account')).toBe(capturedEvents.filter((b) => b.Event === 'InvalidAccountID').length);
     expect(count('failed_auth')).toBe(capturedEvents.filter((b) => b.Event === 'ChallengeResponseFailed' || b.Event === 'InvalidPassword').length);

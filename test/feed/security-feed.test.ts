@@ -58,6 +58,7 @@ describe('security feed', () => {
     feed = startSecurityFeed({
       ami: { host: '127.0.0.1', port: asterisk.port, user: USER, secret: SECRET },
       securityLog: log,
+      timezone: 'UTC',
       sink: { accept: (event) => accepted.push({ event }) },
       logger,
       metrics: m,
@@ -93,6 +94,7 @@ describe('security feed', () => {
     feed = startSecurityFeed({
       ami: { host: '127.0.0.1', port: asterisk.port, user: USER, secret: SECRET },
       securityLog: null,
+      timezone: 'UTC',
       sink: {
         accept() {
           calls++;

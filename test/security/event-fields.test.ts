@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { SecurityEvent } from '../../src/domain/security.js';
-import { parseEventTime, remoteAddress, securityEventFromFields } from '../../src/security/event-fields.js';
-import { readSecurityLogLine } from '../../src/feed/security-log-line.js';
+import { parseEventTime, parseSecurityAddress, securityEventFromFields } from '../../src/security/event-fields.js';
+import { parseAsteriskLine } from '../../src/feed/security-log-line.js';
 import { amiCaptureBlocks, captureLines } from '../support/security-captures.js';
 
 const blocks = amiCaptureBlocks();
 const events = blocks.filter((b) => b.Event !== undefined);
+/** When an AMI block arrived: stands in for an unreadable EventTV only. */
+const ARRIVED = Date.UTC(2030, 0, 1);
+const CONTEXT = { timezone: 'UTC', referenceMs: ARRIVED };
+const readLine = (line: string) => parseAsteriskLine(line, CONTEXT);
 const SECURITY = new Set(['InvalidAccountID', 'ChallengeSent', 'ChallengeResponseFailed', 'SuccessfulAuth', 'InvalidPassword']);
 
 describe('securityEventFromFields on the captured AMI events', () => {
-  const mapped = events.map((b) => securityEventFromFields(b));
+  const mapped = events.map((b) => securityEventFromFields(b, ARRIVED));
 
   it('maps every security event and nothing else (FullyBooted, PeerStatus, ContactStatus are not)', () => {
     events.forEach((b, i) => expect(mapped[i] === null, b.Event).toBe(!SECURITY.has(b.Event as string)));
@@ -53,24 +57,20 @@ describe('securityEventFromFields on the captured AMI events', () => {
     expect(mapped.filter((e) => e?.kind === 'failed_auth' && e.address === '127.0.0.5').every((e) => e?.account === null)).toBe(true);
   });
 
-  it('takes a Map as well as a record', () => {
-    const block = events.find((b) => b.Event === 'SuccessfulAuth') as Record<string, string>;
-    expect(securityEventFromFields(new Map(Object.entries(block)))).toEqual(securityEventFromFields(block));
-  });
-
-  it('is null without a usable EventTV, and ignores inherited names', () => {
-    expect(securityEventFromFields({ Event: 'InvalidAccountID', AccountID: '1' })).toBeNull();
-    expect(securityEventFromFields({ Event: 'InvalidAccountID', EventTV: '2026-02-30T00:00:00.000+0000' })).toBeNull();
-    expect(securityEventFromFields({ Event: 'toString', EventTV: '2026-12-01T22:10:01.676+0000' })).toBeNull();
+  it('places an event without a readable EventTV at the fallback time, and ignores inherited names', () => {
+    expect(securityEventFromFields({ Event: 'InvalidAccountID', AccountID: '1' }, ARRIVED)).toMatchObject({ kind: 'invalid_account', at: ARRIVED });
+    for (const name of ['toString', 'constructor', '__proto__', 'hasOwnProperty']) {
+      expect(securityEventFromFields(Object.fromEntries([['Event', name], ['EventTV', '2026-12-01T22:10:01.676+0000']]), ARRIVED), name).toBeNull();
+    }
   });
 });
 
 describe('security log lines (the placeholder adapter until the shared line parser lands)', () => {
   it('maps every line of security.log to the same event as the AMI block of the same moment', () => {
     const lines = captureLines('security.log');
-    const fromLog = lines.map(readSecurityLogLine);
+    const fromLog = lines.map(readLine);
     expect(fromLog.every((l) => l.kind === 'event')).toBe(true);
-    const fromAmi = events.map((b) => securityEventFromFields(b)).filter((e): e is SecurityEvent => e !== null);
+    const fromAmi = events.map((b) => securityEventFromFields(b, ARRIVED)).filter((e): e is SecurityEvent => e !== null);
     // Both were recorded over the same window: the log channel and AMI carry the same 80 events.
     const key = (e: SecurityEvent): string => `${e.at} ${e.detail} ${e.account} ${e.address} ${e.session}`;
     const logKeys = fromLog.map((l) => (l.kind === 'event' ? key(l.event) : l.kind));
@@ -79,22 +79,22 @@ describe('security log lines (the placeholder adapter until the shared line pars
 
   it('reads the default-dateformat capture, ignoring the "built by" header, and counts garbage as unparsed', () => {
     const lines = captureLines('capture2-security.log');
-    const read = lines.map(readSecurityLogLine);
+    const read = lines.map(readLine);
     expect(read[0]).toEqual({ kind: 'ignored' });
     expect(read.slice(1).every((l) => l.kind === 'event')).toBe(true);
-    expect(readSecurityLogLine('[2026-12-01 22:10:01.676] SECURITY[1] res_security_log.c: SecurityEvent="InvalidAccountID",EventTV="x"').kind).toBe('unparsed');
-    expect(readSecurityLogLine('random text').kind).toBe('unparsed');
+    expect(readLine('[2026-12-01 22:10:01.676] SECURITY[1] res_security_log.c: SecurityEvent="NoSuchEvent",EventTV="x"').kind).toBe('unrecognised');
+    expect(readLine('[2026-12-01 22:10:01.676] SECURITY[1] res_security_log.c: SecurityEvent="InvalidAccountID",EventTV="x').kind).toBe('unrecognised');
+    expect(readLine('random text').kind).toBe('unrecognised');
   });
 });
 
 describe('field grammars', () => {
   it('reads RemoteAddress in its IPv4 and IPv6 forms', () => {
-    expect(remoteAddress('IPV4/UDP/127.0.0.5/5060')).toBe('127.0.0.5');
-    expect(remoteAddress('IPV4/TCP/127.0.0.1/45574')).toBe('127.0.0.1');
-    expect(remoteAddress('IPV6/UDP/2001:DB8::1/5060')).toBe('2001:db8::1');
-    expect(remoteAddress('IPV6/TLS/[2001:db8::1]/5061')).toBe('2001:db8::1');
-    expect(remoteAddress('')).toBeNull();
-    expect(remoteAddress('IPV4/UDP/999.0.0.1/5060')).toBeNull();
+    expect(parseSecurityAddress('IPV4/UDP/127.0.0.5/5060')).toBe('127.0.0.5');
+    expect(parseSecurityAddress('IPV4/TCP/127.0.0.1/45574')).toBe('127.0.0.1');
+    expect(parseSecurityAddress('IPV6/UDP/2001:DB8::1/5060')).toBe('2001:db8::1');
+    expect(parseSecurityAddress('')).toBeNull();
+    expect(parseSecurityAddress('IPV4/UDP/999.0.0.1/5060')).toBeNull();
   });
 
   it('reads EventTV as ISO 8601 with an offset, and as Asterisk 11 seconds-microseconds', () => {
