@@ -92,6 +92,8 @@ describe('AMI client against the replaying double', () => {
     expect(asterisk.logins.length).toBe(2);
     const lost = h.records.find((r) => typeof r.msg === 'string' && r.msg.startsWith('AMI connection lost; reconnecting in '));
     expect(lost).toMatchObject({ level: 40, code: 'DG_AMI_CLOSED', reason: 'Asterisk closed the AMI connection' });
+    // A connection that had logged in starts the backoff afresh: the first wait is the base one (50 ms, jittered).
+    expect(lost?.retryInMs).toBeLessThanOrEqual(50);
     expect(h.records.filter((r) => r.msg === 'AMI connected').length).toBe(2);
   });
 
