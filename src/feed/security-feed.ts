@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { AmiConfig } from '../config/config.js';
 import type { SecurityEvent } from '../domain/security.js';
-import { startAmiClient, type AmiClient, type AmiClientOptions } from '../ami/client.js';
+import { startAmiClient, type AmiClient } from '../ami/client.js';
 import type { Metrics, SecurityEventSource } from '../metrics.js';
 import { securityEventFromFields } from '../security/event-fields.js';
 import { followFile, type FileFollower, type FileFollowerOptions } from './file-follower.js';
@@ -28,8 +28,7 @@ export interface SecurityFeedOptions {
   sink: SecurityEventSink;
   logger: Logger;
   metrics: SecurityFeedMetrics;
-  /** Timeouts and backoff of the AMI client (tests shorten them). */
-  amiTuning?: Partial<Pick<AmiClientOptions, 'connectTimeoutMs' | 'loginTimeoutMs' | 'retryDelayMs' | 'maxRetryDelayMs' | 'pingIntervalMs' | 'pingTimeoutMs' | 'maxBlockBytes'>>;
+  /** The follower's poll interval and line limit (tests shorten the interval). */
   fileTuning?: Partial<Pick<FileFollowerOptions, 'pollIntervalMs' | 'maxLineBytes'>>;
 }
 
@@ -42,6 +41,7 @@ export interface SecurityFeed {
 
 export function startSecurityFeed(options: SecurityFeedOptions): SecurityFeed {
   const { sink, logger, metrics } = options;
+  if (options.ami && options.securityLog) logger.warn('security events from both AMI and the security log: each event is read twice');
 
   function deliver(source: SecurityEventSource, event: SecurityEvent): void {
     metrics.observeSecurityEvent(source, event.kind);
@@ -57,7 +57,6 @@ export function startSecurityFeed(options: SecurityFeedOptions): SecurityFeed {
     metrics.watchSecuritySource('ami');
     ami = startAmiClient({
       ...options.ami,
-      ...options.amiTuning,
       logger,
       onEvent(name, fields) {
         // Object.fromEntries defines own properties: a field named `__proto__` stays a field.
