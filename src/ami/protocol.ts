@@ -122,7 +122,7 @@ export function parseBlock(text: string): AmiBlock {
     const colon = line.indexOf(':');
     if (colon <= 0) return { kind: 'malformed', reason: 'a line without "Name:"' };
     const name = line.slice(0, colon);
-    if (!FIELD_NAME.test(name)) return { kind: 'malformed', reason: 'a field name with spaces or symbols' };
+    if (!RECEIVED_NAME.test(name)) return { kind: 'malformed', reason: 'a field name with spaces' };
     // `Name: value`; Asterisk always puts one space after the colon, even before an empty value.
     const value = line.charCodeAt(colon + 1) === SPACE ? line.slice(colon + 2) : line.slice(colon + 1);
     if (!fields.has(name)) fields.set(name, value);
@@ -136,7 +136,10 @@ export function parseBlock(text: string): AmiBlock {
   return { kind: 'malformed', reason: 'neither a Response nor an Event' };
 }
 
+/** What we send: plain names only. */
 const FIELD_NAME = /^[A-Za-z0-9_-]+$/;
+/** What we read: any name without white space (older versions sent `ChanVariable(PJSIP/1001-00000001): …`). */
+const RECEIVED_NAME = /^\S+$/;
 const SPACE = 0x20;
 
 /**

@@ -66,6 +66,11 @@ describe('AMI stream', () => {
     expect(block.fields.get('AccountID')).toBe('1001');
   });
 
+  it('reads any field name without spaces, and calls a name with spaces malformed', () => {
+    expect(parseBlock('Event: VarSet\r\nChanVariable(PJSIP/1001-00000001): X=1')).toMatchObject({ kind: 'event', name: 'VarSet' });
+    expect(parseBlock('Event: VarSet\r\nBad Name: 1')).toEqual({ kind: 'malformed', reason: 'a field name with spaces' });
+  });
+
   it('reports a malformed block and goes on with the next one', () => {
     const banner = capture.subarray(0, capture.indexOf('\r\n') + 2);
     const rest = capture.subarray(banner.length);
