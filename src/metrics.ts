@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SecurityEventKind } from './domain/security.js';
 import type { CircuitBreakerStore } from './store/roles/circuit-breaker.js';
 import type { UsageStore } from './store/roles/usage.js';
 
@@ -12,6 +13,9 @@ export interface ObservedDecision {
   callId?: string;
 }
 
+/** Where `serve` reads security events: AMI, or the `security` log file it follows. */
+export type SecurityEventSource = 'ami' | 'file';
+
 /** Told the id of each stored decision as the transports report it; returns the unsubscribe. */
 export type DecisionListener = (callId: string) => void;
 
@@ -24,6 +28,14 @@ export interface Metrics {
   observeGuardError(transport: 'agi' | 'ari', code: string): void;
   /** Exports dialguard_ari_connected (1 or 0), read at scrape time: called once, when ARI is configured. */
   watchAriConnection(isConnected: () => boolean): void;
+  /** Exports dialguard_ami_connected (1 or 0), read at scrape time: called once, when AMI is configured. */
+  watchAmiConnection(isConnected: () => boolean): void;
+  /** A source of security events was configured: its series start at 0. */
+  watchSecuritySource(source: SecurityEventSource): void;
+  /** One security event consumed (handed to the reputation tracker), by source and kind. */
+  observeSecurityEvent(source: SecurityEventSource, kind: SecurityEventKind): void;
+  /** One block or line of a security source that was dropped: not understood, or too large. */
+  observeSecurityEventUnparsed(source: SecurityEventSource): void;
   /** Decisions of this process as they happen (GET /api/v1/decisions/stream). */
   onDecision(listener: DecisionListener): () => void;
 }
@@ -97,6 +109,19 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
     },
   });
 
+  const securityEvents = new Counter({
+    name: 'dialguard_security_events_total',
+    help: 'Asterisk security events consumed, by source (ami, file) and kind (invalid_account, failed_auth, successful_auth, challenge_sent, other)',
+    labelNames: ['source', 'kind'] as const,
+    registers: [registry],
+  });
+  const securityUnparsed = new Counter({
+    name: 'dialguard_security_events_unparsed_total',
+    help: 'AMI blocks or security log lines dropped: not understood, or over the size limit',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  });
+
   const listeners = new Set<DecisionListener>();
 
   return {
@@ -123,6 +148,22 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
         },
       });
     },
+    watchAmiConnection(isConnected) {
+      new Gauge({
+        name: 'dialguard_ami_connected',
+        help: '1 while logged in to AMI for security events, else 0; absent when AMI is not configured',
+        registers: [registry],
+        collect() {
+          this.set(isConnected() ? 1 : 0);
+        },
+      });
+    },
+    watchSecuritySource(source) {
+      securityUnparsed.inc({ source }, 0);
+      for (const kind of ['invalid_account', 'failed_auth', 'successful_auth'] as const) securityEvents.inc({ source, kind }, 0);
+    },
+    observeSecurityEvent: (source, kind) => securityEvents.inc({ source, kind }),
+    observeSecurityEventUnparsed: (source) => securityUnparsed.inc({ source }),
     onDecision(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -9,6 +9,7 @@ import { createDecisionQueue } from './guard/decision-queue.js';
 import { formatAddress, type Config, type ListenAddress } from './config/config.js';
 import { causeText, ConfigError } from './errors.js';
 import { buildApp } from './http/app.js';
+import { startSecurityFeed, type SecurityEventSink, type SecurityFeed } from './feed/security-feed.js';
 import { createMetrics } from './metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -18,14 +19,26 @@ export interface RunningServer {
   /** The Stasis application, when ARI is configured. */
   ari: AriApp | null;
   http: ListenAddress;
+  /** Asterisk's security events (AMI, the security log), when either is configured. */
+  securityFeed: SecurityFeed | null;
   /** The admin token generated on this start (first start, none configured); shown once, stored hashed. */
   generatedAdminToken: string | null;
   /** Stops accepting, lets sessions and requests in flight finish, closes the database. Idempotent. */
   close(): Promise<void>;
 }
 
+export interface StartServerOptions {
+  /**
+   * Where live security events go. Until the reputation tracker (src/intrusion) is wired in here,
+   * the default only lets them be counted in the metrics.
+   */
+  securitySink?: SecurityEventSink;
+}
+
+const COUNT_ONLY: SecurityEventSink = { accept() {} };
+
 /** `dialguard serve`: owns the listeners and their orderly shutdown. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, options: StartServerOptions = {}): Promise<RunningServer> {
   const runtime = await openRuntime(config, { server: true, logger });
   const cleanups: Array<() => Promise<void> | void> = [() => runtime.close()];
   const cleanup = async (): Promise<void> => {
@@ -78,12 +91,20 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const bound = app.server.address();
     const http = bound && typeof bound === 'object' ? { host: bound.address, port: bound.port } : config.httpListen;
 
+    // After the listeners: calls are served whether or not Asterisk's AMI is reachable yet.
+    const securityFeed =
+      config.ami || config.securityLog
+        ? startSecurityFeed({ ami: config.ami, securityLog: config.securityLog, timezone: config.timezone, sink: options.securitySink ?? COUNT_ONLY, logger, metrics })
+        : null;
+    if (securityFeed) cleanups.push(() => securityFeed.close());
+
     let closing: Promise<void> | undefined;
     return {
       runtime,
       agi: agiAddress,
       ari,
       http,
+      securityFeed,
       generatedAdminToken,
       close() {
         closing ??= cleanup().then(() => logger.info('dialguard stopped'));

@@ -1,5 +1,5 @@
 import { ariOrigin } from '../ari/client.js';
-import { formatAddress, type Config } from '../config/config.js';
+import { amiUrlForLog, formatAddress, type Config } from '../config/config.js';
 import { createLogger } from '../logger.js';
 import { startServer } from '../server.js';
 import { describeDatabase } from '../store/open-store.js';
@@ -15,6 +15,8 @@ export async function runServe(config: Config, io: CommandIO): Promise<number> {
     io.out(`dialguard admin token (shown only this once, only its hash is stored): ${server.generatedAdminToken}`);
   }
   if (config.ari) io.out(`dialguard ARI app "${config.ari.app}" on ${ariOrigin(config.ari.url)} as user "${config.ari.user}"`);
+  if (config.ami) io.out(`dialguard security events from AMI ${amiUrlForLog(config.ami)}`);
+  if (config.securityLog) io.out(`dialguard security events from the log ${config.securityLog}`);
   const database = describeDatabase(config.dbPath);
   io.out(`dialguard database ${database}`);
   logger.info(

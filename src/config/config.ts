@@ -16,6 +16,14 @@ export interface AriConfig {
   app: string;
 }
 
+/** An Asterisk Manager Interface account that may read security events (DIALGUARD_AMI_URL). */
+export interface AmiConfig {
+  host: string;
+  port: number;
+  user: string;
+  secret: string;
+}
+
 /** Where and how alerts are sent (see src/alerts). */
 export interface AlertsConfig {
   /** Webhook URLs each alert is POSTed to; none: alerts are only logged and stored. */
@@ -65,6 +73,10 @@ export interface Config {
   ari: AriConfig | null;
   adminToken: string | null;
   alerts: AlertsConfig;
+  /** Where `serve` reads Asterisk's security events live; null: not from AMI. */
+  ami: AmiConfig | null;
+  /** The `security` log channel file `serve` follows; null: none. */
+  securityLog: string | null;
 }
 
 /** What a config file (JSON) may set; every key has an environment variable that wins over it. */
@@ -84,6 +96,8 @@ interface FileConfig {
   logLevel?: string;
   adminToken?: string;
   ari?: { url?: string; user?: string; password?: string; app?: string };
+  amiUrl?: string;
+  securityLog?: string;
   alerts?: {
     webhooks?: string[] | string;
     secret?: string;
@@ -96,7 +110,7 @@ interface FileConfig {
   };
 }
 
-export const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'auditRetentionDays', 'logLevel', 'adminToken', 'ari', 'alerts']);
+export const FILE_KEYS = new Set(['agiListen', 'httpListen', 'db', 'homeCountry', 'timezone', 'geoipDb', 'answerDeadlineMs', 'agiMaxConnections', 'agiBacklog', 'agiAllowFrom', 'reservationGraceSeconds', 'auditRetentionDays', 'logLevel', 'adminToken', 'ari', 'alerts', 'amiUrl', 'securityLog']);
 
 export const DEFAULTS = {
   agiListen: '127.0.0.1:4573',
@@ -111,6 +125,7 @@ export const DEFAULTS = {
   auditRetentionDays: 400,
   logLevel: 'info',
   ariApp: 'dialguard',
+  amiPort: 5038,
   alertTimeoutMs: 5000,
   alertMaxAttempts: 6,
   alertRetryBaseMs: 2000,
@@ -180,7 +195,51 @@ export function loadConfig(options: LoadOptions = {}): Config {
         pick('DIALGUARD_ALERT_MAIL_FROM', fc.alerts?.mailFrom, `dialguard@${hostname()}`),
       ),
     },
+    ami: amiConfig(pick('DIALGUARD_AMI_URL', fc.amiUrl, '')),
+    securityLog: pick('DIALGUARD_SECURITY_LOG', fc.securityLog, '') || null,
   };
+}
+
+/**
+ * `tcp://USER:SECRET@HOST:PORT` (user and secret percent-encoded, the port 5038 by default). The
+ * URL holds the secret: an error shows it without (amiUrlForLog).
+ */
+function amiConfig(text: string): AmiConfig | null {
+  if (text === '') return null;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    url = null;
+  }
+  const expected = 'is not tcp://USER:SECRET@HOST:PORT (e.g. tcp://dialguard:secret@127.0.0.1:5038)';
+  if (!url || url.protocol !== 'tcp:' || url.hostname === '') {
+    const shown = url && url.hostname ? `${url.protocol}//${url.host}` : `${text.slice(0, 6)}…`;
+    throw new ConfigError(`DIALGUARD_AMI_URL: "${shown}" ${expected}`);
+  }
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? DEFAULTS.amiPort : Number(url.port);
+  const user = percentDecoded(url.username);
+  const secret = percentDecoded(url.password);
+  if (user === null || secret === null) throw new ConfigError(`DIALGUARD_AMI_URL: "tcp://…@${url.host}" has a user or secret that is not percent-encoded UTF-8`);
+  const shown = amiUrlForLog({ host, port, user, secret });
+  if (port === 0) throw new ConfigError(`DIALGUARD_AMI_URL: "${shown}" ${expected}: port 0`);
+  if ((url.pathname !== '' && url.pathname !== '/') || url.search !== '' || url.hash !== '') throw new ConfigError(`DIALGUARD_AMI_URL: "${shown}/…" ${expected}: no path or query`);
+  if (user === '' || secret === '') throw new ConfigError(`DIALGUARD_AMI_URL: "${shown}" has no user or no secret: ${expected}`);
+  return { host, port, user, secret };
+}
+
+function percentDecoded(text: string): string | null {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return null;
+  }
+}
+
+/** The AMI URL as logs and errors show it: everything but the secret. */
+export function amiUrlForLog(ami: AmiConfig): string {
+  return `tcp://${encodeURIComponent(ami.user)}@${formatAddress(ami.host, ami.port)}`;
 }
 
 /** Comma-separated http(s) URLs. A webhook URL often holds a secret: an error names its origin only. */

@@ -63,6 +63,18 @@ export function configTemplate(values: TemplateValues): string {
       value: { url: 'http://127.0.0.1:8088', user: 'dialguard', password: 'the-ari.conf-password', app: DEFAULTS.ariApp },
       example: true,
     },
+    {
+      comment: 'Live security events from AMI: a manager.conf user with read = security (user and secret percent-encoded). env DIALGUARD_AMI_URL',
+      key: 'amiUrl',
+      value: `tcp://dialguard:the-manager.conf-secret@127.0.0.1:${DEFAULTS.amiPort}`,
+      example: true,
+    },
+    {
+      comment: 'Live security events from Asterisk\'s security log channel (logger.conf: security => security), followed across rotation. env DIALGUARD_SECURITY_LOG',
+      key: 'securityLog',
+      value: '/var/log/asterisk/security',
+      example: true,
+    },
   ];
   const alerts: Line[] = [
     { comment: 'Webhook URLs each alert is POSTed to. env DIALGUARD_ALERT_WEBHOOK (comma-separated)', key: 'webhooks', value: ['https://hooks.example.com/dialguard'], example: true },

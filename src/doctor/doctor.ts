@@ -2,8 +2,9 @@ import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import { DateTime } from 'luxon';
 import { createMailer, mailServerName } from '../alerts/mail.js';
 import { checkAriSettings } from '../ari/client.js';
+import { probeAmi } from '../ami/probe.js';
 import { preflight } from '../ari/preflight.js';
-import { formatAddress, localAddress, type Config } from '../config/config.js';
+import { amiUrlForLog, formatAddress, localAddress, type Config } from '../config/config.js';
 import { defaultGeoIpPath, openGeoIp } from '../geo/geoip.js';
 import { openStore } from '../runtime.js';
 import { describeDatabase } from '../store/open-store.js';
@@ -12,7 +13,7 @@ import { probeTcp } from './tcp-probe.js';
 import { result, type CheckResult } from './verdict.js';
 
 export interface DoctorOptions {
-  /** Each network check (FastAGI, admin API, ARI, SMTP, timedatectl) is given up after this. */
+  /** Each network check (FastAGI, admin API, ARI, AMI, SMTP, timedatectl) is given up after this. */
   timeoutMs: number;
   /** A GeoIP database older than this is a warning: addresses move between countries. */
   geoipMaxAgeDays: number;
@@ -34,15 +35,16 @@ const reason = (error: unknown): string => (error instanceof Error ? error.messa
 export async function diagnose(config: Config, options: DoctorOptions): Promise<CheckResult[]> {
   const now = new Date();
   const geoip = geoipCheck(config, options, now);
-  const [database, fastagi, adminApi, ari, mail, clock] = await Promise.all([
+  const [database, fastagi, adminApi, ari, ami, mail, clock] = await Promise.all([
     databaseCheck(config),
     fastagiCheck(config, options),
     adminApiCheck(config, options),
     ariCheck(config, options),
+    amiCheck(config, options),
     mailCheck(config, options),
     clockCheck(now, geoip.builtAt, options),
   ]);
-  return [database, geoip.check, localeCheck(config, now), fastagi, adminApi, ari, amiCheck(options.env), mail, clock];
+  return [database, geoip.check, localeCheck(config, now), fastagi, adminApi, ari, ami, mail, clock];
 }
 
 async function databaseCheck(config: Config): Promise<CheckResult> {
@@ -158,9 +160,19 @@ async function ariCheck(config: Config, options: DoctorOptions): Promise<CheckRe
   return result('ari', 'fail', `${origin}: ${failure.reason}: ${hint}`);
 }
 
-function amiCheck(env: NodeJS.ProcessEnv): CheckResult {
-  if (!env.DIALGUARD_AMI_URL) return result('ami', 'skip', 'not configured (DIALGUARD_AMI_URL)');
-  return result('ami', 'warn', 'DIALGUARD_AMI_URL is set, but reading AMI is not supported yet: this dialguard ignores it');
+/** The login serve makes for security events; `read = security` itself cannot be seen without an event. */
+async function amiCheck(config: Config, options: DoctorOptions): Promise<CheckResult> {
+  if (!config.ami) return result('ami', 'skip', 'not configured (DIALGUARD_AMI_URL)');
+  const url = amiUrlForLog(config.ami);
+  const probe = await probeAmi(config.ami, options.timeoutMs);
+  if (probe.ok) return result('ami', 'ok', `${url} accepts user "${config.ami.user}" (${probe.banner}; logged in and off; give it read = security in manager.conf)`);
+  const hint =
+    probe.reason === 'refused'
+      ? `Asterisk refused user "${config.ami.user}": check the user and secret of DIALGUARD_AMI_URL against manager.conf, and its permit/deny for this address`
+      : probe.reason === 'not_ami'
+        ? 'not AMI: check the port of DIALGUARD_AMI_URL (5038 by default)'
+        : 'check DIALGUARD_AMI_URL and manager.conf [general] (enabled = yes, port, bindaddr)';
+  return result('ami', 'fail', `${url}: ${probe.detail}: ${hint}`);
 }
 
 async function mailCheck(config: Config, options: DoctorOptions): Promise<CheckResult> {

@@ -36,7 +36,8 @@ const KINDS: Readonly<Record<string, SecurityEventKind>> = {
 export function securityEventFromFields(fields: SecurityFields, fallbackAt: number): SecurityEvent | null {
   const name = fields.SecurityEvent ?? fields.Event;
   if (name === undefined) return null;
-  const kind = KINDS[name];
+  // Own keys only: `Event: toString` must not find Object.prototype.toString.
+  const kind = Object.hasOwn(KINDS, name) ? KINDS[name] : undefined;
   if (kind === undefined) return null;
   const event: SecurityEvent = {
     kind,

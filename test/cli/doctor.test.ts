@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ensureAdminToken } from '../../src/auth/tokens.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
+import { until } from '../ari/fixture.js';
+import { startAsteriskAmi } from '../support/asterisk-ami.js';
 import { startAsteriskAri, type AsteriskAri } from '../support/asterisk-ari.js';
 import { runCli, type CliRun } from '../support/cli-process.js';
 import { mmdbBuiltAt } from '../support/mmdb.js';
@@ -64,10 +66,12 @@ async function closedPorts(): Promise<Record<string, string>> {
 }
 
 describe('dialguard doctor', () => {
-  it('passes on a running guard with ARI and alert mail configured, one line per check', async () => {
+  it('passes on a running guard with ARI, AMI and alert mail configured, one line per check', async () => {
     await initDatabase();
     const asterisk: AsteriskAri = await startAsteriskAri({ user: 'dialguard', password: 'ari-secret' });
     cleanups.push(() => asterisk.close());
+    const ami = await startAsteriskAmi({ user: 'dgsec', secret: 'ami-secret' });
+    cleanups.push(() => ami.close());
     const smtp: SmtpServer = await startSmtpServer({ user: 'alerts', password: SMTP_PASSWORD, tls: { key: readFileSync(join(TLS_DIR, '127.0.0.1.key.pem'), 'utf8'), cert: readFileSync(CERT, 'utf8') } });
     cleanups.push(() => smtp.close());
     const site = {
@@ -76,10 +80,12 @@ describe('dialguard doctor', () => {
       DIALGUARD_ARI_PASSWORD: 'ari-secret',
       DIALGUARD_ALERT_SMTP: `smtps://alerts:${SMTP_PASSWORD}@127.0.0.1:${smtp.port}`,
       DIALGUARD_ALERT_MAIL_TO: 'pbx-admin@example.com',
+      DIALGUARD_AMI_URL: ami.url(),
       NODE_EXTRA_CA_CERTS: CERT,
     };
     const { env } = await serve(site);
     await asterisk.waitForConnection('dialguard');
+    await until(() => ami.logins.length === 1, 10_000, 'serve logged in to AMI');
 
     // The lines a person reads; --json (the other tests) carries the same checks.
     const r = await runCli(['doctor', '--geoip-max-age', '3650'], { cwd: dir, env: { DIALGUARD_DB: db, DIALGUARD_TIMEZONE: 'America/New_York', ...env } });
@@ -93,7 +99,7 @@ describe('dialguard doctor', () => {
       'ok    fastagi    ',
       'ok    admin-api  ',
       'ok    ari        ',
-      'skip  ami        ',
+      'ok    ami        ',
       'ok    mail       ',
       'ok    clock      ',
     ]);
@@ -105,11 +111,14 @@ describe('dialguard doctor', () => {
     expect(line('mail')).toBe(`smtps://127.0.0.1:${smtp.port} accepts the login of alerts (nothing sent); alerts go to pbx-admin@example.com`);
     expect(line('locale')).toMatch(/^home country US \(United States, \+1\), time zone America\/New_York \(UTC-0[45]:00 now\)$/);
     expect(line('config')).toContain('DIALGUARD_ALERT_SMTP');
-    expect(line('ami')).toBe('not configured (DIALGUARD_AMI_URL)');
+    expect(line('ami')).toBe(`tcp://dgsec@127.0.0.1:${ami.port} accepts user "dgsec" (Asterisk Call Manager/11.0.0; logged in and off; give it read = security in manager.conf)`);
+    // The doctor's login asked for no events; serve's (the first) asked for security events.
+    expect(ami.logins.map((l) => l.fields.get('events'))).toEqual(['security', 'off']);
     expect(smtp.received).toHaveLength(0);
     // The environment's secrets are named, never shown.
     expect(r.stdout).not.toContain(SMTP_PASSWORD);
     expect(r.stdout).not.toContain('ari-secret');
+    expect(r.stdout).not.toContain('ami-secret');
   });
 
   it('fails when no guard runs: nothing listens on FastAGI or the admin API (exit 1)', async () => {
@@ -192,7 +201,9 @@ describe('dialguard doctor', () => {
     expect(detail(unknown.report, 'clock')).toMatch(/NTP state unknown \(timedatectl: no timedatectl\)/);
   });
 
-  it('fails ARI with a wrong password and mail with a refused login, never printing either; AMI is not supported yet', async () => {
+  it('fails ARI, AMI and mail with a wrong password or a refused login, never printing any', async () => {
+    const ami = await startAsteriskAmi({ user: 'dialguard', secret: 'the-right-one' });
+    cleanups.push(() => ami.close());
     const asterisk = await startAsteriskAri({ user: 'dialguard', password: 'the-right-one' });
     cleanups.push(() => asterisk.close());
     const smtp = await startSmtpServer({ user: 'alerts', password: 'right-smtp', tls: { key: readFileSync(join(TLS_DIR, '127.0.0.1.key.pem'), 'utf8'), cert: readFileSync(CERT, 'utf8') } });
@@ -204,13 +215,15 @@ describe('dialguard doctor', () => {
       DIALGUARD_ARI_PASSWORD: 'wrong-ari-pw',
       DIALGUARD_ALERT_SMTP: `smtps://alerts:wrong-smtp-pw@127.0.0.1:${smtp.port}`,
       DIALGUARD_ALERT_MAIL_TO: 'pbx-admin@example.com',
-      DIALGUARD_AMI_URL: 'tcp://dialguard:ami-pw@127.0.0.1:5038',
+      DIALGUARD_AMI_URL: ami.url('dialguard', 'ami-pw'),
       NODE_EXTRA_CA_CERTS: CERT,
     });
-    expect(r.verdicts).toMatchObject({ ari: 'fail', mail: 'fail', ami: 'warn' });
+    expect(r.verdicts).toMatchObject({ ari: 'fail', mail: 'fail', ami: 'fail' });
     expect(detail(r.report, 'ari')).toMatch(/HTTP 401 .*: Asterisk refused user "dialguard": check DIALGUARD_ARI_USER and DIALGUARD_ARI_PASSWORD against ari\.conf$/);
     expect(detail(r.report, 'mail')).toMatch(/^smtps:\/\/127\.0\.0\.1:\d+: refused the login \(535 /);
-    expect(detail(r.report, 'ami')).toMatch(/not supported yet/);
+    expect(detail(r.report, 'ami')).toBe(
+      `tcp://dialguard@127.0.0.1:${ami.port}: Authentication failed: Asterisk refused user "dialguard": check the user and secret of DIALGUARD_AMI_URL against manager.conf, and its permit/deny for this address`,
+    );
     expect(smtp.refusedLogins).toBe(1);
     for (const secret of ['wrong-ari-pw', 'wrong-smtp-pw', 'ami-pw']) expect(r.stdout).not.toContain(secret);
   });

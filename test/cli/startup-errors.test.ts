@@ -97,6 +97,12 @@ describe('dialguard serve: a start-up failure is one line naming the setting, an
     expectOneLine(await serve({ DIALGUARD_DB: join(disk.dir, 'data', 'new.db') }), /^dialguard: DIALGUARD_DB: cannot create the database folder \/.*\/data: /);
   });
 
+  it('an AMI URL that is not tcp://USER:SECRET@HOST:PORT, shown without its secret', async () => {
+    const result = await serve({ DIALGUARD_AMI_URL: 'http://dgsec:TOPSECRET@127.0.0.1:5038' });
+    expectOneLine(result, /^dialguard: DIALGUARD_AMI_URL: "http:\/\/127\.0\.0\.1:5038" is not tcp:\/\/USER:SECRET@HOST:PORT \(e\.g\. tcp:\/\/dialguard:secret@127\.0\.0\.1:5038\)$/);
+    expect(result.stderr).not.toContain('TOPSECRET');
+  });
+
   it('the FastAGI port in use', async () => {
     const port = await portInUse();
     expectOneLine(

@@ -84,4 +84,37 @@ describe('configuration', () => {
       expect(() => loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', DIALGUARD_AUDIT_RETENTION_DAYS: bad } })).toThrow(`DIALGUARD_AUDIT_RETENTION_DAYS="${bad}" must be a whole number of days from 0 (keep forever) to 36500`);
     }
   });
+
+  it('reads DIALGUARD_AMI_URL (user and secret percent-encoded, port 5038 by default) and DIALGUARD_SECURITY_LOG, or the file keys', () => {
+    const env = { DIALGUARD_TIMEZONE: 'UTC' };
+    expect(loadConfig({ env })).toMatchObject({ ami: null, securityLog: null });
+    expect(loadConfig({ env: { ...env, DIALGUARD_AMI_URL: 'tcp://dg%40pbx:s%3Acret%2F1@127.0.0.1:5039' } }).ami).toEqual({ host: '127.0.0.1', port: 5039, user: 'dg@pbx', secret: 's:cret/1' });
+    expect(loadConfig({ env: { ...env, DIALGUARD_AMI_URL: 'tcp://dg:pw@[::1]' } }).ami).toEqual({ host: '::1', port: 5038, user: 'dg', secret: 'pw' });
+    const configFile = file({ amiUrl: 'tcp://dg:pw@10.0.0.5:5038', securityLog: '/var/log/asterisk/security' });
+    expect(loadConfig({ env, configFile })).toMatchObject({ ami: { host: '10.0.0.5', user: 'dg' }, securityLog: '/var/log/asterisk/security' });
+    expect(loadConfig({ env: { ...env, DIALGUARD_SECURITY_LOG: '/tmp/security' }, configFile }).securityLog).toBe('/tmp/security');
+  });
+
+  it('refuses a bad DIALGUARD_AMI_URL in one sentence that never shows the secret', () => {
+    const cases: Array<[string, RegExp]> = [
+      ['http://dg:TOPSECRET@127.0.0.1:5038', /^DIALGUARD_AMI_URL: "http:\/\/127\.0\.0\.1:5038" is not tcp:\/\/USER:SECRET@HOST:PORT/],
+      ['127.0.0.1:5038', /^DIALGUARD_AMI_URL: ".*" is not tcp:\/\/USER:SECRET@HOST:PORT/],
+      ['tcp://127.0.0.1:5038', /^DIALGUARD_AMI_URL: "tcp:\/\/@127\.0\.0\.1:5038" has no user or no secret/],
+      ['tcp://dg@127.0.0.1:5038', /has no user or no secret/],
+      ['tcp://dg:TOPSECRET@127.0.0.1:5038/manager', /^DIALGUARD_AMI_URL: "tcp:\/\/dg@127\.0\.0\.1:5038\/…" .*no path or query$/],
+      ['tcp://dg:TOPSECRET@127.0.0.1:99999', /is not tcp:\/\/USER:SECRET@HOST:PORT/],
+      ['tcp://dg:TOP%zzSECRET@127.0.0.1:5038', /is not percent-encoded UTF-8$/],
+    ];
+    for (const [url, message] of cases) {
+      let error: unknown;
+      try {
+        loadConfig({ env: { DIALGUARD_TIMEZONE: 'UTC', DIALGUARD_AMI_URL: url } });
+      } catch (err) {
+        error = err;
+      }
+      expect((error as Error | undefined)?.message, url).toMatch(message);
+      expect((error as Error).message).not.toContain('TOPSECRET');
+      expect((error as Error).message).not.toContain('\n');
+    }
+  });
 });

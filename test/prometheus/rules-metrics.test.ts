@@ -7,10 +7,11 @@ import { tempGuard, type TempGuard } from '../support/temp-db.js';
 
 const RULES = readFileSync(join(repoRoot, 'deploy/prometheus/dialguard-rules.yml'), 'utf8');
 
-/** Every series name a guard with ARI exports once it has decided a call, as GET /metrics serves it. */
+/** Every series name a guard with ARI and AMI exports once it has decided a call, as GET /metrics serves it. */
 async function exportedNames(t: TempGuard): Promise<Set<string>> {
   const metrics = createMetrics(t.store);
   metrics.watchAriConnection(() => true);
+  metrics.watchAmiConnection(() => true);
   metrics.observeDecision({ result: 'DENY', reason: 'destination_high_risk' }, 'agi', 0.002);
   const text = await metrics.registry.metrics();
   const names = new Set<string>();
