@@ -7,6 +7,7 @@ import { startAriApp, type AriApp } from './ari/app.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { createDecisionQueue } from './guard/decision-queue.js';
 import { formatAddress, type Config, type ListenAddress } from './config/config.js';
+import type { SourceReputation } from './domain/security.js';
 import { causeText, ConfigError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { createMetrics } from './metrics.js';
@@ -24,9 +25,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ServerOptions {
+  /** Failed authentications per source, fed by the security events; default: no source has any. */
+  reputation?: SourceReputation;
+}
+
 /** `dialguard serve`: owns the listeners and their orderly shutdown. */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
-  const runtime = await openRuntime(config, { server: true, logger });
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const runtime = await openRuntime(config, { server: true, logger, reputation: options.reputation });
   const cleanups: Array<() => Promise<void> | void> = [() => runtime.close()];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn();
