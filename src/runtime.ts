@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
+import type { SourceReputation } from './domain/security.js';
 import { ConfigError, DialguardError } from './errors.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
@@ -21,13 +22,15 @@ export interface RuntimeOptions {
   logger?: Logger;
   /** Fail rather than create a database that is not there (dialguard doctor). */
   existingDatabase?: boolean;
+  /** The source reputation the guard reads (fed by the security events); default: no source has failures. */
+  reputation?: SourceReputation;
 }
 
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const { geoipPath } = config;
   const geoip = geoipPath === null ? openGeoIp() : await fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
   const store = await openStore(config, options);
-  const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
+  const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip, reputation: options.reputation });
   return { config, store, guard, close: () => store.close() };
 }
 

@@ -7,6 +7,7 @@ import { startAriApp, type AriApp } from './ari/app.js';
 import { ensureAdminToken } from './auth/tokens.js';
 import { createDecisionQueue } from './guard/decision-queue.js';
 import { formatAddress, type Config, type ListenAddress } from './config/config.js';
+import type { SourceReputation } from './domain/security.js';
 import { causeText, ConfigError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { startSecurityFeed, type SecurityEventSink, type SecurityFeed } from './feed/security-feed.js';
@@ -27,19 +28,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export interface StartServerOptions {
-  /**
-   * Where live security events go. Until the reputation tracker (src/intrusion) is wired in here,
-   * the default only lets them be counted in the metrics.
-   */
+export interface ServerOptions {
+  /** Failed authentications per source, fed by the security events; default: no source has any. */
+  reputation?: SourceReputation;
+  /** Where live security events go; default: they are only counted in the metrics. */
   securitySink?: SecurityEventSink;
 }
 
 const COUNT_ONLY: SecurityEventSink = { accept() {} };
 
 /** `dialguard serve`: owns the listeners and their orderly shutdown. */
-export async function startServer(config: Config, logger: Logger, options: StartServerOptions = {}): Promise<RunningServer> {
-  const runtime = await openRuntime(config, { server: true, logger });
+export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
+  const runtime = await openRuntime(config, { server: true, logger, reputation: options.reputation });
   const cleanups: Array<() => Promise<void> | void> = [() => runtime.close()];
   const cleanup = async (): Promise<void> => {
     for (const fn of cleanups.splice(0).reverse()) await fn();

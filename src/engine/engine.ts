@@ -4,6 +4,7 @@ import { normalizeCached } from '../numbers/normalize-cache.js';
 import { costMicros } from '../rates/rate-table.js';
 import type { AttemptFacts, CheckContext, CompiledCheck, EngineEnv, FraudCheckResult, ShellReads, StoreReads } from './checks/check.js';
 import { skip } from './checks/check.js';
+import { parseSource } from '../geo/source.js';
 import { resolveSource } from './checks/geofence.js';
 import { CHECKS } from './checks/registry.js';
 import { allowMessage, denialMessage, destinationName } from './messages.js';
@@ -107,7 +108,7 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
     },
     reputationQuery(request) {
       if (reputationMs === null) return null;
-      const { ip } = resolveSource(request.source, env.geoip);
+      const ip = parseSource(request.source);
       return ip === null ? null : { address: ip, windowMs: reputationMs };
     },
     evaluate(request, extension, usage, shell = NO_SHELL_FACTS) {

@@ -1,6 +1,7 @@
 import { getCountryCallingCode, type CountryCode } from 'libphonenumber-js/max';
 import type { Decision, DecisionRequest } from '../domain/decision.js';
 import type { Rate } from '../domain/rate.js';
+import type { SourceReputation } from '../domain/security.js';
 import { compilePolicy, type CompiledPolicy, type EngineEnv } from '../engine/engine.js';
 import type { ExtensionState } from '../engine/types.js';
 import type { GeoIp } from '../geo/geoip.js';
@@ -11,6 +12,7 @@ import type { Policy } from '../policy/schema.js';
 import { compileRates, seedRates } from '../rates/rate-table.js';
 import type { AuditedDecision, AuthorizeOutcome, Decider, DecisionStore, ExtensionSnapshot, SettlementRequest, SettlementResult } from '../store/roles/decisions.js';
 import type { PolicyStore, StoredPolicySet } from '../store/roles/policies.js';
+import { UNKNOWN_REPUTATION } from './reputation.js';
 
 export interface GuardOptions {
   store: DecisionStore & Pick<PolicyStore, 'loadPolicySet' | 'getExtension'>;
@@ -18,6 +20,8 @@ export interface GuardOptions {
   /** Timezone of the built-in default policy (its schedule and budget periods). */
   timezone: string;
   geoip: GeoIp;
+  /** Failed authentications per source, from the security events; without it every source has none. */
+  reputation?: SourceReputation;
 }
 
 /** The site's policy with built-ins applied where the site set nothing. */
@@ -66,6 +70,7 @@ interface Compiled {
  */
 export function createGuard(options: GuardOptions): Guard {
   const { store, homeCountry, geoip } = options;
+  const reputation = options.reputation ?? UNKNOWN_REPUTATION;
   const builtinDefaults = defaultPolicy({ homeCountry, timezone: options.timezone });
   const builtinRates = seedRates(getCountryCallingCode(homeCountry as CountryCode));
   let compiled: Compiled | null = null;
@@ -116,10 +121,13 @@ export function createGuard(options: GuardOptions): Guard {
     plan(snapshot) {
       const policy = policyFor(snapshot);
       const extension: ExtensionState = { known: snapshot.extension !== null, locked: snapshot.lock !== null, lockReason: snapshot.lock?.reason ?? null };
+      // Read before the decision, in memory: the engine gets the standing as an input and stays pure.
+      const source = policy.reputationQuery(request);
+      const shell = { standing: source === null ? null : reputation.standing(source.address, source.windowMs, request.at.getTime()) };
       return {
         timezone: policy.timezone,
         fraud: policy.fraudQuery(request, extension),
-        decide: (usage) => ({ decision: policy.evaluate(request, extension, usage), latencyUs: Number(process.hrtime.bigint() - started) / 1000 }),
+        decide: (usage) => ({ decision: policy.evaluate(request, extension, usage, shell), latencyUs: Number(process.hrtime.bigint() - started) / 1000 }),
       };
     },
   });

@@ -68,6 +68,17 @@ export function networkOf(address: Address, bits: number): Network {
   return { family: 6, base: address.value & ipv6Mask(bits), bits };
 }
 
+/** CIDR text of a network, its base in canonical form: `203.0.113.0/24`, `2001:db8::/64`. */
+export function formatNetwork(network: Network): string {
+  const base: Address = network.family === 4 ? { family: 4, value: network.base } : { family: 6, value: network.base };
+  return `${formatAddress(base)}/${network.bits}`;
+}
+
+/** The /24 (IPv4) or /64 (IPv6) around a source: the range one attacker rotates addresses in. */
+export function sourceRange(address: Address): Network {
+  return networkOf(address, address.family === 4 ? 24 : 64);
+}
+
 export function parseNetwork(text: string): Network | null {
   const value = text.trim();
   const slash = value.indexOf('/');

@@ -3,6 +3,7 @@ import { CHECK_NAMES } from '../../src/engine/checks/registry.js';
 import { compilePolicy, type EngineEnv } from '../../src/engine/engine.js';
 import { EMPTY_USAGE } from '../../src/domain/usage.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
+import type { SourceStanding } from '../../src/domain/security.js';
 import type { ExtensionState } from '../../src/engine/types.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
 import { BUILTIN_HIGH_RISK } from '../../src/numbers/high-risk.js';
@@ -165,5 +166,53 @@ describe('numbers of no country (satellite, international networks) are denied f
         expect(d.message).toMatch(/satellite|international network/);
       }
     }
+  });
+});
+
+describe('the source reputation check in the engine: the shell reads the standing, the engine only compares', () => {
+  const request = (source: string, dialled = '12125550123'): DecisionRequest => ({ extension: '1001', dialled, source, origin: 'phone', at: TUESDAY_MORNING, transport: 'cli' });
+  const attacked: SourceStanding = { address: '203.0.113.9', failures: 40, network: '203.0.113.0/24', networkFailures: 40 };
+  // A home-country geofence lets a US source through: only its reputation can stop it.
+  const anywhere: PolicyOverrides = { geofence: { allowCountries: ['*'] } };
+
+  it('asks the shell for the source address and the window, and nothing when the check is off or there is no address', () => {
+    const policy = compilePolicy(mergePolicy(defaults, anywhere), env, 7);
+    expect(policy.reputationQuery(request('[::ffff:203.0.113.9]:5060'))).toEqual({ address: '203.0.113.9', windowMs: 24 * 3_600_000 });
+    expect(policy.reputationQuery(request(''))).toBeNull();
+    const off = compilePolicy(mergePolicy(defaults, { ...anywhere, intrusion: { failureThreshold: 0 } }), env, 7);
+    expect(off.reputationQuery(request('203.0.113.9:5060'))).toBeNull();
+    const week = compilePolicy(mergePolicy(defaults, { intrusion: { windowHours: 168 } }), env, 7);
+    expect(week.reputationQuery(request('203.0.113.9'))?.windowMs).toBe(168 * 3_600_000);
+  });
+
+  it('denies a call from an attacking source with source_suspicious and its message, counted as a policy denial', () => {
+    const policy = compilePolicy(mergePolicy(defaults, anywhere), env, 7);
+    const d = policy.evaluate(request('203.0.113.9:5060'), known, EMPTY_USAGE, { standing: attacked });
+    expect(d).toMatchObject({ result: 'DENY', reason: 'source_suspicious', limitMs: 0, grant: null });
+    expect(d.message).toBe("Call to United States denied: the caller's address is attacking this PBX");
+    expect(d.checks.find((c) => c.name === 'source_suspicious')?.detail).toBe('203.0.113.9 had 40 failed authentications in the last 24 h, limit 10');
+    expect(d.fraud?.attempt).toMatchObject({ placed: false, policyDenied: true });
+  });
+
+  it('allows the same call without a reading (no security events), and from a trusted office network', () => {
+    const policy = compilePolicy(mergePolicy(defaults, anywhere), env, 7);
+    expect(policy.evaluate(request('203.0.113.9:5060'), known, EMPTY_USAGE)).toMatchObject({ result: 'ALLOW' });
+    const office = compilePolicy(mergePolicy(defaults, { ...anywhere, intrusion: { trustedCidrs: ['203.0.113.9'] } }), env, 7);
+    const d = office.evaluate(request('203.0.113.9:5060'), known, EMPTY_USAGE, { standing: attacked });
+    expect(d).toMatchObject({ result: 'ALLOW', reason: 'allowed' });
+    expect(d.checks.find((c) => c.name === 'source_suspicious')).toMatchObject({ outcome: 'pass', detail: '203.0.113.9 is inside the trusted network 203.0.113.9' });
+  });
+
+  it('comes after the geofence, still allows emergency calls, and in shadow mode only reports', () => {
+    const home = compilePolicy(defaults, env, 7);
+    // 203.0.113.9 has no GeoIP country: the geofence, earlier in the order, names the reason.
+    expect(home.evaluate(request('203.0.113.9:5060'), known, EMPTY_USAGE, { standing: attacked }).reason).toBe('source_not_allowed');
+    expect(home.evaluate(request('203.0.113.9:5060', '911'), known, EMPTY_USAGE, { standing: attacked })).toMatchObject({ result: 'ALLOW', reason: 'emergency' });
+    const shadow = compilePolicy(mergePolicy(defaults, { ...anywhere, mode: 'shadow' }), env, 7);
+    expect(shadow.evaluate(request('203.0.113.9:5060'), known, EMPTY_USAGE, { standing: attacked })).toMatchObject({
+      result: 'ALLOW',
+      wouldDeny: true,
+      wouldReason: 'source_suspicious',
+    });
   });
 });

@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_AMOUNT, MAX_BILLING_SECONDS, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_RATE_PER_MINUTE, MAX_WINDOW_COUNT } from '../../src/bounds.js';
+import {
+  MAX_AMOUNT,
+  MAX_BILLING_SECONDS,
+  MAX_CALL_SECONDS,
+  MAX_CONCURRENT_CALLS,
+  MAX_DAILY_MINUTES,
+  MAX_INTRUSION_WINDOW_HOURS,
+  MAX_RATE_PER_MINUTE,
+  MAX_WINDOW_COUNT,
+} from '../../src/bounds.js';
 import { testApp, type TestApp } from './app-fixture.js';
 
 /**
@@ -32,6 +41,7 @@ const WRITES: ReadonlyArray<[Method, string, string, (n: string) => string]> = [
   ['PUT', '/policy/defaults', '/budget/maxCallSeconds', (n) => `{"budget":{"maxCallSeconds":${n}}}`],
   ['PUT', '/policy/defaults', '/velocity/maxAttemptsPerMinute', (n) => `{"velocity":{"maxAttemptsPerMinute":${n}}}`],
   ['PUT', '/policy/defaults', '/velocity/maxDistinctDestinationsPerHour', (n) => `{"velocity":{"maxDistinctDestinationsPerHour":${n}}}`],
+  ['PUT', '/policy/defaults', '/intrusion/failureThreshold', (n) => `{"intrusion":{"failureThreshold":${n}}}`],
   ['PUT', '/extensions/1001', '/budget/dailySpend', (n) => `{"budget":{"dailySpend":${n}}}`],
   ['PATCH', '/extensions/1001', '/budget/monthlySpend', (n) => `{"budget":{"monthlySpend":${n}}}`],
   ['PUT', '/circuit-breaker', '/internationalSpendPerHour', (n) => `{"internationalSpendPerHour":${n}}`],
@@ -86,6 +96,8 @@ describe('the bounds themselves', () => {
     ['/velocity/maxInternationalPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxInternationalPerHour: n } }]],
     ['/velocity/maxDeniedPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxDeniedPerHour: n } }]],
     ['/velocity/maxNewCountriesPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxNewCountriesPerHour: n } }]],
+    ['/intrusion/failureThreshold', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { intrusion: { failureThreshold: n } }]],
+    ['/intrusion/windowHours', MAX_INTRUSION_WINDOW_HOURS, (n) => ['/policy/defaults', { intrusion: { windowHours: n } }]],
     ['/rates/0/perMinute', MAX_RATE_PER_MINUTE, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: n, increment: 60 }] }]],
     ['/rates/0/increment', MAX_BILLING_SECONDS, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: 1, increment: n }] }]],
     ['/rates/0/minimum', MAX_BILLING_SECONDS, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: 1, increment: 60, minimum: n }] }]],

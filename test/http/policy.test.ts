@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { CHECK_NAMES, REASON_CODES } from '../../src/engine/checks/registry.js';
 import { testApp, type TestApp } from './app-fixture.js';
 
 let t: TestApp;
@@ -44,6 +45,34 @@ describe('the default policy', () => {
     const put = await call('PUT', '/policy/defaults', { geofence: { allowCidrs: ['10.0.0.0/33'] }, budget: { dailySpend: 1 } });
     expect(put).toMatchObject({ status: 400, body: { error: 'DG_VALIDATION', details: [{ field: '/geofence/allowCidrs/0', message: '"10.0.0.0/33" is not a valid CIDR' }] } });
     expect((await t.store.loadPolicySet()).version).toBe(0);
+  });
+
+  it('names the fields of an invalid intrusion section with a 400, and takes a valid one', async () => {
+    t = await testApp();
+    const cidr = await call('PUT', '/policy/defaults', { intrusion: { trustedCidrs: ['office-lan'] } });
+    expect(cidr).toMatchObject({ status: 400, body: { error: 'DG_VALIDATION', details: [{ field: '/intrusion/trustedCidrs/0', message: '"office-lan" is not a valid IP address or CIDR' }] } });
+    const window = await call('PUT', '/policy/defaults', { intrusion: { windowHours: 0 } });
+    expect(window).toMatchObject({ status: 400, body: { error: 'DG_VALIDATION', details: [{ field: '/intrusion/windowHours', message: 'must be at least 1, got 0' }] } });
+    const good = await call('PUT', '/policy/defaults', { intrusion: { failureThreshold: 5, trustedCidrs: ['198.51.100.7'] } });
+    expect(good).toMatchObject({ status: 200, body: { effective: { intrusion: { failureThreshold: 5, windowHours: 24, trustedCidrs: ['198.51.100.7'], lockOnTakeover: true } } } });
+  });
+
+  it('describes every check, its reason codes and messages, and the policy form, from the registry', async () => {
+    t = await testApp();
+    const { status, body } = await call('GET', '/checks');
+    expect(status).toBe(200);
+    const { checks, reasonCodes, form } = body as { checks: Array<{ name: string; reasons: unknown[] }>; reasonCodes: string[]; form: unknown[] };
+    expect(checks.map((c) => c.name)).toEqual(CHECK_NAMES);
+    expect(reasonCodes).toEqual(REASON_CODES);
+    expect(checks.find((c) => c.name === 'source_suspicious')).toEqual({
+      name: 'source_suspicious',
+      kind: 'policy',
+      section: 'intrusion',
+      reasons: [{ code: 'source_suspicious', message: "the caller's address is attacking this PBX" }],
+    });
+    expect(form).toContainEqual({ path: '/schedule/appliesTo', label: 'Schedule applies to', input: 'choice', options: ['all', 'international', 'none'] });
+    expect(form).toContainEqual({ path: '/intrusion/trustedCidrs', label: 'Trusted networks (CIDR)', input: 'list' });
+    expect(form).toContainEqual({ path: '/budget/dailySpend', label: 'Daily spend limit', input: 'number' });
   });
 
   it('answers 412 to a stale If-Match', async () => {

@@ -62,6 +62,13 @@ describe('defaultPolicy', () => {
     });
   });
 
+  it('denies sources with ten failed authentications in a day, trusts no network, and locks an account taken over', () => {
+    expect(us().intrusion).toEqual({ failureThreshold: 10, windowHours: 24, trustedCidrs: [], lockOnTakeover: true });
+    const a = us();
+    a.intrusion.trustedCidrs.push('198.51.100.7');
+    expect(us().intrusion.trustedCidrs).toEqual([]);
+  });
+
   it('budgets in euros in Germany but in dollars where 25 local units would be almost nothing', () => {
     expect(defaultPolicy({ homeCountry: 'DE', timezone: 'Europe/Berlin' }).budget.currency).toBe('EUR');
     expect(defaultPolicy({ homeCountry: 'JP', timezone: 'Asia/Tokyo' }).budget.currency).toBe('USD');

@@ -173,6 +173,20 @@ describe('validateOverrides', () => {
     expectOneProblem({ geofence: { unknownSource: 'maybe' } }, '/geofence/unknownSource', /one of "deny", "allow"/);
   });
 
+  it('checks the intrusion section: trusted networks in the address grammar, a whole threshold from 0, a window of 1 to 168 hours', () => {
+    expect(problemsOf({ intrusion: { failureThreshold: 0, trustedCidrs: ['198.51.100.7', '2001:db8::/48'] } })).toEqual([]);
+    expect(problemsOf({ intrusion: { trustedCidrs: ['10.0.0.0/8', 'office', '10.0.0.0/33'] } }, '/extensions/1001')).toEqual([
+      { field: '/extensions/1001/intrusion/trustedCidrs/1', message: '"office" is not a valid IP address or CIDR' },
+      { field: '/extensions/1001/intrusion/trustedCidrs/2', message: '"10.0.0.0/33" is not a valid CIDR' },
+    ]);
+    expectOneProblem({ intrusion: { failureThreshold: -1 } }, '/intrusion/failureThreshold', 'must be at least 0, got -1');
+    expectOneProblem({ intrusion: { failureThreshold: 2.5 } }, '/intrusion/failureThreshold', /must be a whole number of at least 0 and at most 100000, got 2.5/);
+    expectOneProblem({ intrusion: { windowHours: 0 } }, '/intrusion/windowHours', 'must be at least 1, got 0');
+    expectOneProblem({ intrusion: { windowHours: 169 } }, '/intrusion/windowHours', 'must be at most 168, got 169');
+    expectOneProblem({ intrusion: { lockOnTakeover: 'yes' } }, '/intrusion/lockOnTakeover', 'must be true or false, got "yes"');
+    expectOneProblem({ intrusion: { trustedCidr: [] } }, '/intrusion/trustedCidr', 'unknown field "trustedCidr"');
+  });
+
   it('rejects an access prefix with letters', () => {
     expectOneProblem({ numbering: { accessPrefix: '9a' } }, '/numbering/accessPrefix', /"9a" does not match/);
   });

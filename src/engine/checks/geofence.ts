@@ -1,12 +1,12 @@
-import { ValidationError, type FieldProblem } from '../../errors.js';
 import type { GeoIp } from '../../geo/geoip.js';
 import { parseSource } from '../../geo/source.js';
-import { compileNetworks, parseAddress, parseNetwork, type Network, type NetworkList } from '../../net/address.js';
+import { parseAddress } from '../../net/address.js';
 import { Type, type Static } from '@sinclair/typebox';
 import type { SourceInfo } from '../../domain/decision.js';
 import { anyCountry, asObject, cidrProblem, listProblems, pointer } from '../../policy/fields.js';
 import { Strings } from '../../policy/section-types.js';
 import { defineCheck, fail, pass, type Check } from './check.js';
+import { compileCidrs } from './cidrs.js';
 
 declare module '../../domain/decision.js' {
   interface CheckNames {
@@ -55,26 +55,13 @@ export function resolveSource(source: string, geoip: GeoIp): SourceInfo {
   return { ip, country: ip === null ? null : geoip.country(ip) };
 }
 
-/** `allowCidrs` compiled; a match gives the entry as the admin wrote it, for the audit's detail. */
-function compileAllowCidrs(cidrs: string[]): NetworkList<string> {
-  const networks: Array<[Network, string]> = [];
-  const problems: FieldProblem[] = [];
-  for (const [i, text] of cidrs.entries()) {
-    const network = parseNetwork(text);
-    if (network === null) problems.push({ field: `/geofence/allowCidrs/${i}`, message: `not an IP address or CIDR: ${JSON.stringify(text)}` });
-    else networks.push([network, text]);
-  }
-  if (problems.length > 0) throw new ValidationError(problems);
-  return compileNetworks(networks);
-}
-
 /**
  * Where the call's signalling comes from. A source inside `allowCidrs` passes; otherwise its
  * GeoIP country must be in `allowCountries`, where `*` admits every parsable source, including
  * private addresses that have no country. Without a parsable source, `unknownSource` decides.
  */
 export function compileGeofence(geofence: Geofence): Check {
-  const networks = compileAllowCidrs(geofence.allowCidrs);
+  const networks = compileCidrs(geofence.allowCidrs, '/geofence/allowCidrs');
   const anyCountry = geofence.allowCountries.includes('*');
   const countries = new Set(geofence.allowCountries.map((c) => c.toUpperCase()));
   const unknownAllowed = geofence.unknownSource === 'allow';

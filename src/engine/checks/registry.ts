@@ -9,6 +9,7 @@ import { geofence } from './geofence.js';
 import { novelty } from './novelty.js';
 import { number } from './number.js';
 import { schedule } from './schedule.js';
+import { sourceSuspicious } from './source-suspicious.js';
 import { velocity } from './velocity.js';
 import { voicemail } from './voicemail.js';
 
@@ -31,6 +32,7 @@ export const CHECKS = [
   voicemail,
   schedule,
   geofence,
+  sourceSuspicious,
   budget,
   circuitBreaker,
 ] as const satisfies readonly RegisteredCheck[];
