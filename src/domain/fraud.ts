@@ -1,5 +1,6 @@
 import type { CircuitBreakerState, VelocityCounts } from './usage.js';
 import type { PolicyMode } from './decision.js';
+import type { SiteQuery } from './site.js';
 
 /** What the store reads the velocity counters and the circuit breaker for; the engine builds it. */
 export interface FraudQuery {
@@ -19,6 +20,8 @@ export interface FraudQuery {
     deniedPerHour: number | null;
     newCountriesPerHour: number | null;
   };
+  /** The site-wide counters to read (source_concurrency, destination_spread); absent: none. */
+  site?: SiteQuery;
 }
 
 export interface FraudCounters {
