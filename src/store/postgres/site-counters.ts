@@ -7,11 +7,12 @@ const S = {
     'dg_site_source_active',
     `SELECT count(*) AS n FROM (SELECT 1 FROM reservations WHERE source_ip = $1 AND status = 'active' AND expires_at > $2 LIMIT $3) c`,
   ),
+  // No upper bound: a call another guard placed "after" this one (its clock a little ahead) counts too, whatever order they decide in.
   spread: statement(
     'dg_site_spread',
     `SELECT
-       (SELECT count(*) FROM (SELECT DISTINCT ext FROM reservations WHERE e164 = $1 AND created_at > $2 AND created_at <= $3 LIMIT $4) c) AS extensions,
-       EXISTS (SELECT 1 FROM reservations WHERE e164 = $1 AND created_at > $2 AND created_at <= $3 AND ext = $5) AS includes_caller`,
+       (SELECT count(*) FROM (SELECT DISTINCT ext FROM reservations WHERE e164 = $1 AND created_at > $2 LIMIT $3) c) AS extensions,
+       EXISTS (SELECT 1 FROM reservations WHERE e164 = $1 AND created_at > $2 AND ext = $4) AS includes_caller`,
   ),
 };
 
@@ -24,7 +25,7 @@ export const siteCounters = {
   async read(db: Db, ext: string, at: number, query: SiteQuery): Promise<SiteCounts> {
     const [source, spread] = await Promise.all([
       query.source ? run<{ n: number }>(db, S.sourceActive, [query.source.ip, at, query.source.cap]) : null,
-      query.spread ? run<{ extensions: number; includes_caller: boolean }>(db, S.spread, [query.spread.e164, at - query.spread.windowMs, at, query.spread.cap, ext]) : null,
+      query.spread ? run<{ extensions: number; includes_caller: boolean }>(db, S.spread, [query.spread.e164, at - query.spread.windowMs, query.spread.cap, ext]) : null,
     ]);
     const counts: SiteCounts = {};
     if (source) counts.sourceActiveCalls = source[0]?.n ?? 0;

@@ -19,10 +19,11 @@ export function createSiteCounters(db: Database) {
         `SELECT COUNT(*) FROM (SELECT 1 FROM reservations WHERE source_ip = ? AND status = 'active' AND expires_at > ? LIMIT ?)`,
       )
       .pluck(),
-    spread: db.prepare<{ e164: string; since: number; at: number; cap: number; ext: string }, SpreadRow>(
+    // No upper bound: a call another guard placed "after" this one (its clock a little ahead) counts too.
+    spread: db.prepare<{ e164: string; since: number; cap: number; ext: string }, SpreadRow>(
       `SELECT
-         (SELECT COUNT(*) FROM (SELECT DISTINCT ext FROM reservations WHERE e164 = @e164 AND created_at > @since AND created_at <= @at LIMIT @cap)) AS extensions,
-         EXISTS (SELECT 1 FROM reservations WHERE e164 = @e164 AND created_at > @since AND created_at <= @at AND ext = @ext) AS includes_caller`,
+         (SELECT COUNT(*) FROM (SELECT DISTINCT ext FROM reservations WHERE e164 = @e164 AND created_at > @since LIMIT @cap)) AS extensions,
+         EXISTS (SELECT 1 FROM reservations WHERE e164 = @e164 AND created_at > @since AND ext = @ext) AS includes_caller`,
     ),
   };
 
@@ -33,7 +34,7 @@ export function createSiteCounters(db: Database) {
       if (query.source) counts.sourceActiveCalls = s.sourceActive.get(query.source.ip, at, query.source.cap) ?? 0;
       if (query.spread) {
         const { e164, windowMs, cap } = query.spread;
-        const row = s.spread.get({ e164, since: at - windowMs, at, cap, ext }) as SpreadRow;
+        const row = s.spread.get({ e164, since: at - windowMs, cap, ext }) as SpreadRow;
         counts.spread = { extensions: row.extensions, includesCaller: row.includes_caller === 1 };
       }
       return counts;
