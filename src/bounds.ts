@@ -33,6 +33,9 @@ export const MAX_WINDOW_COUNT = 100_000;
 /** velocity.noveltyDays. */
 export const MAX_NOVELTY_DAYS = 365;
 
+/** spread.windowHours: a day, well inside the shortest audit retention, which keeps the reservations it counts. */
+export const MAX_SPREAD_WINDOW_HOURS = 24;
+
 /**
  * How much longer than its granted limit a settled call may be reported before the settlement
  * is clamped to the limit: L() cuts a call a few milliseconds late (6.004 s for 6 s) and
@@ -56,4 +59,5 @@ export const MAX_POLICY_NUMBER = Math.max(
   MAX_DAILY_MINUTES,
   MAX_WINDOW_COUNT,
   MAX_NOVELTY_DAYS,
+  MAX_SPREAD_WINDOW_HOURS,
 );

@@ -26,6 +26,8 @@ export const REASON_CODES = [
   'budget_monthly_spend',
   'budget_daily_minutes',
   'velocity_exceeded',
+  'source_concurrency',
+  'destination_spread',
   'guard_error',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -41,6 +43,8 @@ export type CheckName =
   | 'budget'
   | 'velocity'
   | 'novelty'
+  | 'source_concurrency'
+  | 'destination_spread'
   | 'circuit_breaker';
 
 export interface CheckOutcome {

@@ -37,11 +37,12 @@ export type FraudCounter =
   | 'deniedPerHour'
   | 'newCountriesPerHour'
   | 'newCountry'
-  | 'internationalSpendPerHour';
+  | 'internationalSpendPerHour'
+  | 'extensionsPerDestination';
 
 /** A warn threshold reached or a limit breached by one decision: each becomes an alert. */
 export interface FraudFinding {
-  check: 'velocity' | 'novelty' | 'circuit_breaker';
+  check: 'velocity' | 'novelty' | 'circuit_breaker' | 'destination_spread';
   counter: FraudCounter;
   level: 'warn' | 'breach';
   /** The count with this attempt (micro-units for spend). */
@@ -51,8 +52,10 @@ export interface FraudFinding {
   /** The sliding window the count is over, ms. */
   windowMs: number;
   detail: string;
-  /** The new country of a novelty finding. */
+  /** The new country of a novelty finding; the destination's country of a spread finding. */
   country?: string;
+  /** The number a spread finding is about (E.164): its alert is one per number, whichever extension dials it. */
+  destination?: string;
 }
 
 /** How one attempt changes the velocity counters. */

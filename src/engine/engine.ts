@@ -1,4 +1,5 @@
 import type { GeoIp } from '../geo/geoip.js';
+import { parseSource } from '../geo/source.js';
 import type { EffectivePolicy } from '../policy/schema.js';
 import { emergencyNumbers } from '../numbers/emergency.js';
 import { normalizeCached } from '../numbers/normalize-cache.js';
@@ -9,6 +10,7 @@ import type { Check, CheckContext } from './checks/check.js';
 import { skip } from './checks/check.js';
 import { compileCircuitBreaker } from './checks/circuit-breaker.js';
 import { compileDestinationCheck } from './checks/destination.js';
+import { compileDestinationSpread } from './checks/destination-spread.js';
 import { compileEmergencyCheck } from './checks/emergency.js';
 import { compileExtensionCheck } from './checks/extension.js';
 import { compileGeofence, resolveSource } from './checks/geofence.js';
@@ -16,6 +18,7 @@ import { DAY_MS } from '../domain/windows.js';
 import { compileNovelty } from './checks/novelty.js';
 import { numberCheck } from './checks/number.js';
 import { compileSchedule } from './checks/schedule.js';
+import { compileSourceConcurrency } from './checks/source-concurrency.js';
 import { compileVelocity, type AttemptFacts, type FraudCheckResult } from './checks/velocity.js';
 import { compileVoicemail } from './checks/voicemail.js';
 import { allowMessage, denialMessage, destinationName } from './messages.js';
@@ -67,10 +70,12 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
   const budget: BudgetCheck = compileBudget(policy.budget, env.rates);
   const [first, ...rest] = checks.map(([name]) => name);
   // Every check but emergency, in the order the audit lists them (see `outcomes` below).
-  const checkOrder: CheckName[] = [first as CheckName, 'velocity', 'novelty', ...rest, 'budget', 'circuit_breaker'];
+  const checkOrder: CheckName[] = [first as CheckName, 'velocity', 'novelty', ...rest, 'source_concurrency', 'destination_spread', 'budget', 'circuit_breaker'];
   const velocity = compileVelocity(policy.velocity);
   const novelty = compileNovelty(policy.velocity);
   const breaker = compileCircuitBreaker(policy.budget.currency);
+  const sourceConcurrency = compileSourceConcurrency(policy.sources);
+  const spread = compileDestinationSpread(policy.spread);
   const shadow = policy.mode === 'shadow';
   const numbering = { homeCountry: env.homeCountry, accessPrefix: policy.numbering.accessPrefix };
   const emergencySet = emergencyNumbers(env.homeCountry);
@@ -101,13 +106,15 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
       if (extension.locked || !policy.enabled || (!extension.known && env.denyUnknownExtensions)) return null;
       const number = normalizeCached(request.dialled, numbering);
       if (emergencySet.has(number.digits)) return null;
-      return {
+      const query: FraudQuery = {
         destination: number.e164 ?? number.digits,
         country: number.international ? number.country : null,
         breaker: number.international,
         noveltyMs,
         caps,
       };
+      const site = { source: sourceConcurrency.query(parseSource(request.source)), spread: spread.query(number) };
+      return site.source || site.spread ? { ...query, site } : query;
     },
     evaluate(request, extension, usage) {
       const ctx: CheckContext = {
@@ -138,7 +145,11 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
       const [extensionOutcome, ...policyOutcomes] = checks.map(([, check]) => check(ctx)) as [CheckOutcome, ...CheckOutcome[]];
       const counted = extensionOutcome.outcome !== 'fail';
       const policyFailure = policyOutcomes.find((o) => o.outcome === 'fail');
-      const firstFailure = counted ? policyFailure : extensionOutcome;
+      // Site-wide limits: after the policy (a call it denies says why), before the budget (a call they deny reserves nothing).
+      const sourceOutcome = counted ? sourceConcurrency.check(ctx) : notCounted('source_concurrency').outcome;
+      const spreadResult = counted ? spread.check(ctx) : notCounted('destination_spread');
+      const siteFailure = [sourceOutcome, spreadResult.outcome].find((o) => o.outcome === 'fail');
+      const firstFailure = counted ? (policyFailure ?? siteFailure) : extensionOutcome;
       // Budget only when everything else passed (it prices what the store reserves); in shadow mode always, for the audit.
       const budgetResult = firstFailure && !shadow ? null : budget(ctx);
       const budgetFailed = budgetResult?.outcome.outcome === 'fail';
@@ -156,6 +167,8 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
         velocityResult.outcome,
         noveltyResult.outcome,
         ...policyOutcomes,
+        sourceOutcome,
+        spreadResult.outcome,
         budgetResult ? budgetResult.outcome : skip('budget', 'not reached: an earlier check denied the call'),
         breakerResult.outcome,
       ];
@@ -181,7 +194,7 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
               novelCountry: placed && noveltyResult.novel,
             }
           : null,
-        findings: [...velocityResult.findings, ...noveltyResult.findings, ...breakerResult.findings],
+        findings: [...velocityResult.findings, ...noveltyResult.findings, ...spreadResult.findings, ...breakerResult.findings],
         lock: !shadow && limits.lockOnBreach && breaches.length > 0 ? `velocity: ${breaches.map((f) => f.detail).join('; ')}` : null,
         tripBreaker: !shadow && breakerResult.trip,
         counts: { ...velocityResult.counts, ...noveltyResult.counts },

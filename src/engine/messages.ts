@@ -21,6 +21,8 @@ const DENIAL_TEXT: Record<Exclude<ReasonCode, 'allowed' | 'emergency'>, string> 
   budget_monthly_spend: 'the monthly spend budget is used up',
   budget_daily_minutes: 'the daily minutes are used up',
   velocity_exceeded: 'too many calls in a short time',
+  source_concurrency: 'too many calls at once from this network address',
+  destination_spread: 'too many extensions called this number recently',
   guard_error: 'the call guard could not decide',
 };
 

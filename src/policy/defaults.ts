@@ -77,6 +77,8 @@ const DEFAULT_VELOCITY: Policy['velocity'] = {
  * - Voicemail call-out denied; budgets of 25 a day, 300 a month, 600 minutes a day, two calls
  *   at once, one hour per call, and a call that could not last 30 s is refused.
  * - Velocity (DEFAULT_VELOCITY) enforced, a breach locks the extension; mode `enforce`.
+ * - At most 10 calls at once from one source address across extensions, and at most 5
+ *   extensions calling one number abroad in an hour.
  *
  * Throws ConfigError when the options themselves are unusable.
  */
@@ -105,6 +107,10 @@ export function defaultPolicy(opts: DefaultPolicyOptions): Policy {
       minCallSeconds: 30,
     },
     velocity: { ...DEFAULT_VELOCITY },
+    // Ten calls at once from one address is an office, not a phone; an office behind NAT with more raises it in its extensions' entries.
+    sources: { maxConcurrentPerSource: 10 },
+    // IRSF numbers are dialled from every compromised account; five colleagues calling one number abroad within the hour is rare.
+    spread: { maxExtensionsPerDestination: 5, windowHours: 1, internationalOnly: true },
     mode: 'enforce',
   };
 }

@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { MAX_AMOUNT, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_NOVELTY_DAYS, MAX_WINDOW_COUNT } from '../bounds.js';
+import { MAX_AMOUNT, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_NOVELTY_DAYS, MAX_SPREAD_WINDOW_HOURS, MAX_WINDOW_COUNT } from '../bounds.js';
 
 /**
  * The policy shape of the design contract, as TypeBox schemas: the same objects validate
@@ -106,6 +106,30 @@ export const VelocitySchema = Type.Object(
   { additionalProperties: false },
 );
 
+export const SourcesSchema = Type.Object(
+  {
+    maxConcurrentPerSource: Type.Integer({
+      minimum: 0,
+      maximum: MAX_CONCURRENT_CALLS,
+      description: 'calls at once from one signalling source address, across every extension (an office behind NAT is one address); 0 turns the check off',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const SpreadSchema = Type.Object(
+  {
+    maxExtensionsPerDestination: Type.Integer({
+      minimum: 0,
+      maximum: MAX_WINDOW_COUNT,
+      description: 'distinct extensions that may call one number within windowHours, site-wide; 0 turns the check off',
+    }),
+    windowHours: Type.Integer({ minimum: 1, maximum: MAX_SPREAD_WINDOW_HOURS, description: 'the sliding window, in hours' }),
+    internationalOnly: Type.Boolean({ description: 'count calls abroad only (a domestic helpdesk number is called by everyone)' }),
+  },
+  { additionalProperties: false },
+);
+
 export const ModeSchema = Type.Union([Type.Literal('enforce'), Type.Literal('shadow')], {
   description: 'shadow: every check runs and is audited, but every call is allowed',
 });
@@ -119,6 +143,8 @@ const policyProperties = {
   voicemailCallout: VoicemailCalloutSchema,
   budget: BudgetSchema,
   velocity: VelocitySchema,
+  sources: SourcesSchema,
+  spread: SpreadSchema,
   mode: ModeSchema,
 };
 

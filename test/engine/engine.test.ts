@@ -55,6 +55,8 @@ describe('the decision engine on the secure defaults of a US site', () => {
       'voicemail',
       'schedule',
       'geofence',
+      'source_concurrency',
+      'destination_spread',
       'budget',
       'circuit_breaker',
     ]);
