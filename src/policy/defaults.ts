@@ -16,7 +16,7 @@ export interface DefaultPolicyOptions {
  * site that runs phones over it adds it knowingly. A NAT router that rewrites inbound sources to
  * its LAN address makes every caller look private: such a site must remove these ranges.
  */
-const LOCAL_NETWORKS = [
+export const LOCAL_NETWORKS = [
   '127.0.0.0/8',
   '10.0.0.0/8',
   '172.16.0.0/12',
@@ -108,7 +108,8 @@ export function defaultPolicy(opts: DefaultPolicyOptions): Policy {
     },
     velocity: { ...DEFAULT_VELOCITY },
     // Ten calls at once from one address is an office, not a phone; an office behind NAT with more raises it in its extensions' entries.
-    sources: { maxConcurrentPerSource: 10 },
+    // A LAN address that carries many calls is the PBX, an SBC or a NAT router, not an attacker's box.
+    sources: { maxConcurrentPerSource: 10, exemptCidrs: [...LOCAL_NETWORKS] },
     // IRSF numbers are dialled from every compromised account; five colleagues calling one number abroad within the hour is rare.
     spread: { maxExtensionsPerDestination: 5, windowHours: 1, internationalOnly: true },
     mode: 'enforce',

@@ -113,6 +113,7 @@ export const SourcesSchema = Type.Object(
       maximum: MAX_CONCURRENT_CALLS,
       description: 'calls at once from one signalling source address, across every extension (an office behind NAT is one address); 0 turns the check off',
     }),
+    exemptCidrs: Strings('source networks whose addresses are not limited (IPv4 and IPv6 CIDR or single address): the PBX, an SBC, an office NAT'),
   },
   { additionalProperties: false },
 );

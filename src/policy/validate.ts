@@ -239,6 +239,7 @@ export function policyFieldProblems(value: unknown, path: string): FieldProblem[
     ...destinationProblems(asObject(policy.destinations), pointer(path, 'destinations')),
     ...scheduleProblems(asObject(policy.schedule), pointer(path, 'schedule')),
     ...geofenceProblems(asObject(policy.geofence), pointer(path, 'geofence')),
+    ...listProblems(asObject(policy.sources)?.exemptCidrs, pointer(path, 'sources', 'exemptCidrs'), cidrProblem),
     ...budgetProblems(asObject(policy.budget), pointer(path, 'budget')),
   ];
 }

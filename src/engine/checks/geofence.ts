@@ -14,13 +14,13 @@ export function resolveSource(source: string, geoip: GeoIp): SourceInfo {
   return { ip, country: ip === null ? null : geoip.country(ip) };
 }
 
-/** `allowCidrs` compiled; a match gives the entry as the admin wrote it, for the audit's detail. */
-function compileAllowCidrs(cidrs: string[]): NetworkList<string> {
+/** A policy's list of networks (at JSON pointer `field`) compiled; a match gives the entry as the admin wrote it, for the audit's detail. */
+export function compileCidrList(cidrs: readonly string[], field: string): NetworkList<string> {
   const networks: Array<[Network, string]> = [];
   const problems: FieldProblem[] = [];
   for (const [i, text] of cidrs.entries()) {
     const network = parseNetwork(text);
-    if (network === null) problems.push({ field: `/geofence/allowCidrs/${i}`, message: `not an IP address or CIDR: ${JSON.stringify(text)}` });
+    if (network === null) problems.push({ field: `${field}/${i}`, message: `not an IP address or CIDR: ${JSON.stringify(text)}` });
     else networks.push([network, text]);
   }
   if (problems.length > 0) throw new ValidationError(problems);
@@ -33,7 +33,7 @@ function compileAllowCidrs(cidrs: string[]): NetworkList<string> {
  * private addresses that have no country. Without a parsable source, `unknownSource` decides.
  */
 export function compileGeofence(geofence: Geofence): Check {
-  const networks = compileAllowCidrs(geofence.allowCidrs);
+  const networks = compileCidrList(geofence.allowCidrs, '/geofence/allowCidrs');
   const anyCountry = geofence.allowCountries.includes('*');
   const countries = new Set(geofence.allowCountries.map((c) => c.toUpperCase()));
   const unknownAllowed = geofence.unknownSource === 'allow';

@@ -225,7 +225,7 @@ export const decisionContract: ContractSection = (factory) => {
         policyVersion: (await t.store.loadPolicySet()).version,
         meta: { channel: 'PJSIP/1001-00000001' },
       });
-      expect(a?.checks).toHaveLength(11);
+      expect(a?.checks).toHaveLength(13);
       expect(a?.latencyUs).toBeGreaterThan(0);
       expect(await t.store.getDecision(denied.callId)).toMatchObject({ result: 'DENY', reason: 'destination_country_denied', reservedMicros: null });
     });
