@@ -1,5 +1,5 @@
 import type { CircuitBreakerState, VelocityCounts } from './usage.js';
-import type { PolicyMode } from './decision.js';
+import type { CheckName, PolicyMode } from './decision.js';
 import type { SiteQuery } from './site.js';
 
 /** What the store reads the velocity counters and the circuit breaker for; the engine builds it. */
@@ -42,7 +42,7 @@ export type FraudCounter =
 
 /** A warn threshold reached or a limit breached by one decision: each becomes an alert. */
 export interface FraudFinding {
-  check: 'velocity' | 'novelty' | 'circuit_breaker' | 'destination_spread';
+  check: CheckName;
   counter: FraudCounter;
   level: 'warn' | 'breach';
   /** The count with this attempt (micro-units for spend). */
