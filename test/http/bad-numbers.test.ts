@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_AMOUNT, MAX_BILLING_SECONDS, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_RATE_PER_MINUTE, MAX_WINDOW_COUNT } from '../../src/bounds.js';
+import { MAX_AMOUNT, MAX_BILLING_SECONDS, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_RATE_PER_MINUTE, MAX_SPREAD_WINDOW_HOURS, MAX_WINDOW_COUNT } from '../../src/bounds.js';
 import { testApp, type TestApp } from './app-fixture.js';
 
 /**
@@ -86,6 +86,9 @@ describe('the bounds themselves', () => {
     ['/velocity/maxInternationalPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxInternationalPerHour: n } }]],
     ['/velocity/maxDeniedPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxDeniedPerHour: n } }]],
     ['/velocity/maxNewCountriesPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxNewCountriesPerHour: n } }]],
+    ['/sources/maxConcurrentPerSource', MAX_CONCURRENT_CALLS, (n) => ['/policy/defaults', { sources: { maxConcurrentPerSource: n } }]],
+    ['/spread/maxExtensionsPerDestination', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { spread: { maxExtensionsPerDestination: n } }]],
+    ['/spread/windowHours', MAX_SPREAD_WINDOW_HOURS, (n) => ['/policy/defaults', { spread: { windowHours: n } }]],
     ['/rates/0/perMinute', MAX_RATE_PER_MINUTE, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: n, increment: 60 }] }]],
     ['/rates/0/increment', MAX_BILLING_SECONDS, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: 1, increment: n }] }]],
     ['/rates/0/minimum', MAX_BILLING_SECONDS, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: 1, increment: 60, minimum: n }] }]],
