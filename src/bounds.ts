@@ -35,6 +35,8 @@ export const MAX_NOVELTY_DAYS = 365;
 
 /** intrusion.windowHours: a week of a source's failed authentications, which the reputation tracker keeps in memory. */
 export const MAX_INTRUSION_WINDOW_HOURS = 168;
+/** spread.windowHours: a day, well inside the shortest audit retention, which keeps the reservations it counts. */
+export const MAX_SPREAD_WINDOW_HOURS = 24;
 
 /**
  * How much longer than its granted limit a settled call may be reported before the settlement
@@ -60,4 +62,5 @@ export const MAX_POLICY_NUMBER = Math.max(
   MAX_WINDOW_COUNT,
   MAX_NOVELTY_DAYS,
   MAX_INTRUSION_WINDOW_HOURS,
+  MAX_SPREAD_WINDOW_HOURS,
 );

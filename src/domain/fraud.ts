@@ -1,5 +1,6 @@
 import type { CircuitBreakerState, VelocityCounts } from './usage.js';
 import type { CheckName, PolicyMode } from './decision.js';
+import type { SiteQuery } from './site.js';
 
 /** What the store reads the velocity counters and the circuit breaker for; the engine builds it. */
 export interface FraudQuery {
@@ -19,6 +20,8 @@ export interface FraudQuery {
     deniedPerHour: number | null;
     newCountriesPerHour: number | null;
   };
+  /** The site-wide counters to read (source_concurrency, destination_spread); absent: none. */
+  site?: SiteQuery;
 }
 
 export interface FraudCounters {
@@ -34,7 +37,8 @@ export type FraudCounter =
   | 'deniedPerHour'
   | 'newCountriesPerHour'
   | 'newCountry'
-  | 'internationalSpendPerHour';
+  | 'internationalSpendPerHour'
+  | 'extensionsPerDestination';
 
 /** A warn threshold reached or a limit breached by one decision: each becomes an alert. */
 export interface FraudFinding {
@@ -48,8 +52,10 @@ export interface FraudFinding {
   /** The sliding window the count is over, ms. */
   windowMs: number;
   detail: string;
-  /** The new country of a novelty finding. */
+  /** The new country of a novelty finding; the destination's country of a spread finding. */
   country?: string;
+  /** The number a spread finding is about (E.164): its alert is one per number, whichever extension dials it. */
+  destination?: string;
 }
 
 /** How one attempt changes the velocity counters. */

@@ -1,3 +1,5 @@
+import type { SiteCounts } from './site.js';
+
 /** Per-extension usage, read in the same transaction that reserves. */
 export interface UsageSnapshot {
   activeCalls: number;
@@ -10,6 +12,8 @@ export interface UsageSnapshot {
   velocity?: VelocityCounts;
   /** The site circuit breaker; read for international calls only. */
   breaker?: CircuitBreakerState;
+  /** The site-wide counters the fraud query's `site` asked for. */
+  site?: SiteCounts;
 }
 
 /**

@@ -2,7 +2,7 @@ import type { EffectivePolicy } from '../policy/schema.js';
 import { emergencyNumbers } from '../numbers/emergency.js';
 import { normalizeCached } from '../numbers/normalize-cache.js';
 import { costMicros } from '../rates/rate-table.js';
-import type { AttemptFacts, CheckContext, CompiledCheck, EngineEnv, FraudCheckResult, ShellReads, StoreReads } from './checks/check.js';
+import type { AttemptFacts, CheckContext, CompiledCheck, EngineEnv, FraudCheckResult, ShellReads, SiteCall, StoreReads } from './checks/check.js';
 import { skip } from './checks/check.js';
 import { parseSource } from '../geo/source.js';
 import { resolveSource } from './checks/geofence.js';
@@ -12,6 +12,7 @@ import type { CheckName, CheckOutcome, Decision, DecisionRequest, Grant } from '
 import type { ExtensionState } from './types.js';
 import type { FraudQuery, FraudSignals } from '../domain/fraud.js';
 import type { SourceStanding } from '../domain/security.js';
+import type { SiteQuery } from '../domain/site.js';
 import type { UsageSnapshot } from '../domain/usage.js';
 
 export type { EngineEnv } from './checks/check.js';
@@ -40,12 +41,26 @@ export interface CompiledPolicy {
 
 const NO_CAPS: FraudQuery['caps'] = { placedPerMinute: null, internationalPerHour: null, destinationsPerHour: null, deniedPerHour: null, newCountriesPerHour: null };
 
+type MergedReads = Required<Omit<StoreReads, 'site'>> & { caps: FraudQuery['caps']; site: Array<NonNullable<StoreReads['site']>> };
+
 /** Every check's store reads, merged: a cap or window a check does not name stays unread. */
-function mergeStoreReads(reads: StoreReads[]): Required<StoreReads> & { caps: FraudQuery['caps'] } {
-  return reads.reduce<Required<StoreReads> & { caps: FraudQuery['caps'] }>(
-    (all, r) => ({ caps: { ...all.caps, ...r.caps }, noveltyMs: r.noveltyMs !== undefined ? r.noveltyMs : all.noveltyMs, breaker: all.breaker || r.breaker === true }),
-    { caps: NO_CAPS, noveltyMs: null, breaker: false },
+function mergeStoreReads(reads: StoreReads[]): MergedReads {
+  return reads.reduce<MergedReads>(
+    (all, r) => ({
+      caps: { ...all.caps, ...r.caps },
+      noveltyMs: r.noveltyMs !== undefined ? r.noveltyMs : all.noveltyMs,
+      breaker: all.breaker || r.breaker === true,
+      site: r.site ? [...all.site, r.site] : all.site,
+    }),
+    { caps: NO_CAPS, noveltyMs: null, breaker: false, site: [] },
   );
+}
+
+/** The site-wide counters the checks ask for this call; null when none. */
+function siteQuery(reads: MergedReads['site'], call: SiteCall): SiteQuery | null {
+  if (reads.length === 0) return null;
+  const query: SiteQuery = Object.assign({ source: null, spread: null }, ...reads.map((read) => read(call)));
+  return query.source || query.spread ? query : null;
 }
 
 /** The longest window any check asks the shell to read the source's standing over; null: none does. */
@@ -98,13 +113,15 @@ export function compilePolicy(policy: EffectivePolicy, env: EngineEnv, version: 
       if (extension.locked || !policy.enabled || (!extension.known && env.denyUnknownExtensions)) return null;
       const number = normalizeCached(request.dialled, numbering);
       if (emergencySet.has(number.digits)) return null;
-      return {
+      const query: FraudQuery = {
         destination: number.e164 ?? number.digits,
         country: number.international ? number.country : null,
         breaker: reads.breaker && number.international,
         noveltyMs: reads.noveltyMs,
         caps: reads.caps,
       };
+      const site = siteQuery(reads.site, { ip: parseSource(request.source), number });
+      return site ? { ...query, site } : query;
     },
     reputationQuery(request) {
       if (reputationMs === null) return null;

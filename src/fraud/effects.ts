@@ -67,6 +67,16 @@ function details(fraud: FraudSignals, finding: FraudFinding | null, locked: bool
 }
 
 /**
+ * Findings with the same key within their window are one alert. A finding about a number (the
+ * spread of a destination across extensions) is one alert per number, whichever extension dials
+ * it next; any other is the extension's.
+ */
+function dedupKey(kind: AlertKind, shadow: boolean, ext: string, finding: FraudFinding): string {
+  const subject = finding.destination === undefined ? [ext, finding.counter, finding.country ?? ''] : ['number', finding.destination];
+  return [kind, shadow ? 'shadow' : '', ...subject].join(':');
+}
+
+/**
  * The fraud effects of a decision whose id is `callId`: what the fraud checks found (the
  * decision's `fraud` signals) turned into counter updates, alerts with their kind, severity,
  * message and dedup key, a lock and its reason, and the breaker. Null when the decision
@@ -92,10 +102,10 @@ export function composeFraudEffects(request: DecisionRequest, decision: Decision
       counter: finding.counter,
       message: `${shadow ? '[shadow mode, nothing enforced] ' : ''}${what}: ${finding.detail}`,
       // A real trip happens once until an admin resets it; anything else repeats while its window lasts.
-      dedupKey: breakerFinding && fraud.tripBreaker ? null : [kind, shadow ? 'shadow' : '', ext, finding.counter, finding.country ?? ''].join(':'),
+      dedupKey: breakerFinding && fraud.tripBreaker ? null : dedupKey(kind, shadow, ext, finding),
       dedupWindowMs: finding.windowMs,
       details: details(fraud, finding, fraud.lock !== null),
-      calls: finding.counter === 'newCountry' || breakerFinding ? thisCall : { withinMs: finding.windowMs },
+      calls: finding.counter === 'newCountry' || finding.destination !== undefined || breakerFinding ? thisCall : { withinMs: finding.windowMs },
     });
   });
 

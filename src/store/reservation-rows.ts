@@ -21,6 +21,8 @@ export interface ReservationRow {
   answered_seconds: number | null;
   dial_status: string | null;
   cost_micros: number | null;
+  /** The decision's signalling source address; null when it had none (or was reserved before it was kept). */
+  source_ip: string | null;
 }
 
 /** What the decision path hands a store to reserve. */
@@ -33,4 +35,6 @@ export interface NewReservation {
   periods: Periods;
   createdAt: number;
   expiresAt: number;
+  /** The decision's signalling source address (no port), for the calls in progress per source. */
+  sourceIp: string | null;
 }

@@ -75,7 +75,8 @@ describe('the classic attack, at 3 a.m. on a Saturday from a German address', ()
       counter: 'internationalPerHour',
     },
   ])('on a site with $site it is stopped and locked at call $stoppedAt by $counter', async ({ overrides, stoppedAt, before, counter }) => {
-    t = await tempGuard({ defaults: { budget: UNLIMITED_BUDGET }, extensions: { '2001': overrides }, rates: CHEAP_RATES });
+    // One extension's attack, stopped by its own counters: no limit per source address (which would stop it at call 11).
+    t = await tempGuard({ defaults: { budget: UNLIMITED_BUDGET, sources: { maxConcurrentPerSource: 0 } }, extensions: { '2001': overrides }, rates: CHEAP_RATES });
     await history('2001');
     const decisions = await attack('2001');
     const reasons = decisions.map((d) => d.reason);

@@ -7,6 +7,7 @@ import {
   MAX_DAILY_MINUTES,
   MAX_INTRUSION_WINDOW_HOURS,
   MAX_RATE_PER_MINUTE,
+  MAX_SPREAD_WINDOW_HOURS,
   MAX_WINDOW_COUNT,
 } from '../../src/bounds.js';
 import { testApp, type TestApp } from './app-fixture.js';
@@ -98,6 +99,9 @@ describe('the bounds themselves', () => {
     ['/velocity/maxNewCountriesPerHour', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { velocity: { maxNewCountriesPerHour: n } }]],
     ['/intrusion/failureThreshold', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { intrusion: { failureThreshold: n } }]],
     ['/intrusion/windowHours', MAX_INTRUSION_WINDOW_HOURS, (n) => ['/policy/defaults', { intrusion: { windowHours: n } }]],
+    ['/sources/maxConcurrentPerSource', MAX_CONCURRENT_CALLS, (n) => ['/policy/defaults', { sources: { maxConcurrentPerSource: n } }]],
+    ['/spread/maxExtensionsPerDestination', MAX_WINDOW_COUNT, (n) => ['/policy/defaults', { spread: { maxExtensionsPerDestination: n } }]],
+    ['/spread/windowHours', MAX_SPREAD_WINDOW_HOURS, (n) => ['/policy/defaults', { spread: { windowHours: n } }]],
     ['/rates/0/perMinute', MAX_RATE_PER_MINUTE, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: n, increment: 60 }] }]],
     ['/rates/0/increment', MAX_BILLING_SECONDS, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: 1, increment: n }] }]],
     ['/rates/0/minimum', MAX_BILLING_SECONDS, (n) => ['/rates', { rates: [{ prefix: '+', perMinute: 1, increment: 60, minimum: n }] }]],

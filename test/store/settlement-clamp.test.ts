@@ -106,7 +106,8 @@ describe('a database settled before the reported value was kept', () => {
     await old.store.close();
     // Back to schema 3, as a database written by the previous release.
     const db = new Database(old.dbPath);
-    db.exec('ALTER TABLE settlements DROP COLUMN reported; ALTER TABLE settlements DROP COLUMN clamped; PRAGMA user_version = 3');
+    db.exec(`DROP INDEX reservations_source_active; DROP INDEX reservations_destination; ALTER TABLE reservations DROP COLUMN source_ip;
+      ALTER TABLE settlements DROP COLUMN reported; ALTER TABLE settlements DROP COLUMN clamped; PRAGMA user_version = 3`);
     db.close();
 
     const store = createSqliteStore({ path: old.dbPath });

@@ -3,6 +3,7 @@ import type { CheckName, CheckOutcome, DecisionRequest, Grant, PolicyMode, Reaso
 import type { FraudFinding, FraudQuery } from '../../domain/fraud.js';
 import type { NormalizedNumber } from '../../domain/number.js';
 import type { SourceStanding } from '../../domain/security.js';
+import type { SiteQuery } from '../../domain/site.js';
 import type { UsageSnapshot } from '../../domain/usage.js';
 import type { FieldProblem } from '../../errors.js';
 import type { GeoIp } from '../../geo/geoip.js';
@@ -89,6 +90,14 @@ export interface StoreReads {
   noveltyMs?: number | null;
   /** Read the site circuit breaker for international calls. */
   breaker?: boolean;
+  /** The site-wide counters (across extensions) a call needs, from its source address and number; a part left out or null is not read. */
+  site?: (call: SiteCall) => Partial<SiteQuery>;
+}
+
+/** What a check's site-wide reads depend on: the call's source address (no port) and its number. */
+export interface SiteCall {
+  ip: string | null;
+  number: NormalizedNumber;
 }
 
 /** What the shell reads outside the store before the decision (in memory, synchronous). */

@@ -39,7 +39,7 @@ type Geofence = Static<typeof GeofenceSchema>;
  * site that runs phones over it adds it knowingly. A NAT router that rewrites inbound sources to
  * its LAN address makes every caller look private: such a site must remove these ranges.
  */
-const LOCAL_NETWORKS = [
+export const LOCAL_NETWORKS = [
   '127.0.0.0/8',
   '10.0.0.0/8',
   '172.16.0.0/12',

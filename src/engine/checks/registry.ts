@@ -3,6 +3,7 @@ import { budget } from './budget.js';
 import type { CheckKind, FormField, PolicySection, RegisteredCheck } from './check.js';
 import { circuitBreaker } from './circuit-breaker.js';
 import { destination } from './destination.js';
+import { destinationSpread } from './destination-spread.js';
 import { emergency } from './emergency.js';
 import { extension } from './extension.js';
 import { geofence } from './geofence.js';
@@ -10,6 +11,7 @@ import { novelty } from './novelty.js';
 import { number } from './number.js';
 import { schedule } from './schedule.js';
 import { sourceSuspicious } from './source-suspicious.js';
+import { sourceConcurrency } from './source-concurrency.js';
 import { velocity } from './velocity.js';
 import { voicemail } from './voicemail.js';
 
@@ -33,6 +35,8 @@ export const CHECKS = [
   schedule,
   geofence,
   sourceSuspicious,
+  sourceConcurrency,
+  destinationSpread,
   budget,
   circuitBreaker,
 ] as const satisfies readonly RegisteredCheck[];

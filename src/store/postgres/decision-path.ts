@@ -12,21 +12,12 @@ import { breaker } from './circuit-breaker.js';
 import { deferred, run, statement, transaction, type Db, type Defer } from './connection.js';
 import { applyFraudEffects, takeBreaker, type DecisionLocks } from './fraud-effects.js';
 import { policies } from './policies.js';
+import { DESTINATION_LOCKS, EXTENSION_LOCKS, SOURCE_LOCKS, extensionKey, siteLockKeys } from './lock-keys.js';
 import { reservations } from './reservations.js';
+import { siteCounters } from './site-counters.js';
 import { velocity } from './velocity.js';
 
-/** First key of the extensions' transaction-scoped advisory locks ('dgex'); the second is the extension's hash. */
-const EXTENSION_LOCKS = 0x64676578;
-
-/** FNV-1a: the same 32-bit key for an extension in every guard (a collision only makes two extensions take turns). */
-export function extensionKey(ext: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < ext.length; i++) {
-    h ^= ext.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
-}
+export { extensionKey } from './lock-keys.js';
 
 const lockExtension = statement('dg_lock_extension', `SELECT pg_advisory_xact_lock(${EXTENSION_LOCKS}, $1)`);
 
@@ -79,6 +70,9 @@ export interface DecisionPathOptions {
  * 1. the transaction-scoped advisory locks of the batch's extensions, all taken with BEGIN in
  *    ascending key order: decisions, settlements and unlocks of one extension take turns, so
  *    its totals, active calls and velocity counters read are the ones written until the commit;
+ *    then, the same way, the locks of the batch's source addresses and destinations
+ *    (lock-keys.ts), so that the calls in progress per source and the extensions per number
+ *    read across extensions are the ones written until the commit;
  * 2. the circuit breaker's row (FOR UPDATE), taken by international calls when they read it and
  *    by whatever changes the spend, the policy version or a lock;
  * 3. the policy version's row, by the policy writes.
@@ -108,12 +102,14 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
     const at = request.at.getTime();
     const plan = decider.plan(await snapshot(db, request.extension, held ? at : null));
     // The reads the plan asked for go out together and come back in one round trip.
-    const [usage, counts, breakerState] = await Promise.all([
+    const [usage, counts, breakerState, site] = await Promise.all([
       reservations.usage(db, request.extension, periodsAt(request.at, plan.timezone), at),
       plan.fraud ? velocity.counts(db, request.extension, at, plan.fraud) : null,
       plan.fraud?.breaker ? breaker.state(db, at, held !== null) : null,
+      plan.fraud?.site ? siteCounters.read(db, request.extension, at, plan.fraud.site) : null,
     ]);
     if (counts) usage.velocity = counts;
+    if (site) usage.site = site;
     if (breakerState) {
       usage.breaker = breakerState;
       if (held) held.breaker = true;
@@ -138,6 +134,7 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
           periods: periodsAt(request.at, timezone),
           createdAt: at,
           expiresAt: at + audited.grant.seconds * 1000 + graceMs,
+          sourceIp: audited.source.ip,
         }),
       );
     }
@@ -147,10 +144,18 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
     return audited;
   };
 
-  /** BEGIN, the timeouts and the extensions' locks in ascending order: one round trip. */
-  const prelude = (exts: Iterable<string>): string => {
-    const keys = [...new Set([...exts].map(extensionKey))].sort((a, b) => a - b);
-    return `${timeouts}; SELECT pg_advisory_xact_lock(${EXTENSION_LOCKS}, k) FROM unnest('{${keys.join(',')}}'::int[]) AS k`;
+  /** BEGIN, the timeouts and the batch's locks (extensions, then sources, then destinations), each kind in ascending order: one round trip. */
+  const prelude = (requests: readonly DecisionRequest[]): string => {
+    const ascending = (keys: Array<number | null>): number[] => [...new Set(keys.filter((k): k is number => k !== null))].sort((a, b) => a - b);
+    const lockAll = (space: number, keys: number[]): string =>
+      keys.length === 0 ? '' : `; SELECT pg_advisory_xact_lock(${space}, k) FROM unnest('{${keys.join(',')}}'::int[]) AS k`;
+    const site = requests.map(siteLockKeys);
+    return (
+      timeouts +
+      lockAll(EXTENSION_LOCKS, ascending(requests.map((r) => extensionKey(r.extension)))) +
+      lockAll(SOURCE_LOCKS, ascending(site.map((k) => k.source))) +
+      lockAll(DESTINATION_LOCKS, ascending(site.map((k) => k.destination)))
+    );
   };
 
   /** An item that fails alone: rolled back to its savepoint, the batch goes on. */
@@ -171,7 +176,7 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
   return {
     async authorizeBatch(items: ReadonlyArray<AuthorizeItem>): Promise<AuthorizeOutcome[]> {
       if (items.length === 0) return [];
-      const locks = prelude(items.map((i) => i.request.extension));
+      const locks = prelude(items.map((i) => i.request));
       const held: DecisionLocks = { breaker: false };
       const [only] = items;
       if (items.length === 1 && only) {

@@ -23,8 +23,8 @@ const S = {
     'dg_reserve',
     `WITH r AS (
        INSERT INTO reservations (call_id, ext, e164, per_minute_micros, increment, minimum, day, month,
-         reserved_seconds, reserved_micros, created_at, expires_at, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active')
+         reserved_seconds, reserved_micros, created_at, expires_at, status, source_ip)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'active', $13)
      ), totals AS (
        INSERT INTO usage_totals AS t (ext, period, spend_micros, seconds) VALUES ($2, 'd:' || $7, $10, $9), ($2, 'm:' || $8, $10, 0)
        ON CONFLICT (ext, period) DO UPDATE SET spend_micros = t.spend_micros + excluded.spend_micros, seconds = t.seconds + excluded.seconds
@@ -99,6 +99,7 @@ export const reservations = {
       storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)'),
       r.createdAt,
       r.expiresAt,
+      r.sourceIp,
     ]);
   },
 

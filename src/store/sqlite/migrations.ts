@@ -213,6 +213,14 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE settlements ADD COLUMN reported TEXT;
   ALTER TABLE settlements ADD COLUMN clamped INTEGER NOT NULL DEFAULT 0;
   `,
+  `
+  -- Site-wide counters (source_concurrency, destination_spread), read from the reservations:
+  -- the calls in progress from one signalling address, and the extensions that called one number
+  -- lately. source_ip is the decision's source address (no port); rows reserved before are NULL.
+  ALTER TABLE reservations ADD COLUMN source_ip TEXT;
+  CREATE INDEX reservations_source_active ON reservations (source_ip, expires_at) WHERE status = 'active' AND source_ip IS NOT NULL;
+  CREATE INDEX reservations_destination ON reservations (e164, created_at, ext);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

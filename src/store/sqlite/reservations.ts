@@ -35,9 +35,9 @@ export function createReservationRepository(db: Database) {
     ),
     insert: db.prepare(
       `INSERT INTO reservations (call_id, ext, e164, per_minute_micros, increment, minimum, day, month,
-         reserved_seconds, reserved_micros, created_at, expires_at, status)
+         reserved_seconds, reserved_micros, created_at, expires_at, status, source_ip)
        VALUES (@callId, @ext, @e164, @perMinuteMicros, @increment, @minimum, @day, @month,
-         @reservedSeconds, @reservedMicros, @createdAt, @expiresAt, 'active')`,
+         @reservedSeconds, @reservedMicros, @createdAt, @expiresAt, 'active', @sourceIp)`,
     ),
     get: db.prepare<[string], ReservationRow>(`SELECT * FROM reservations WHERE call_id = ?`),
     settle: db.prepare(
@@ -99,6 +99,7 @@ export function createReservationRepository(db: Database) {
         reservedMicros: storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)'),
         createdAt: r.createdAt,
         expiresAt: r.expiresAt,
+        sourceIp: r.sourceIp,
       });
       addTotals(r.ext, r.periods, r.grant.costMicros, r.grant.seconds);
       s.addActive.run(r.ext, 1);

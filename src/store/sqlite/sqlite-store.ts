@@ -21,6 +21,7 @@ import { createPolicyHistory } from './history.js';
 import { openDatabase } from './open.js';
 import { createPolicyRepository } from './policies.js';
 import { createReservationRepository } from './reservations.js';
+import { createSiteCounters } from './site-counters.js';
 import { startRetention } from './retention.js';
 import { createTokenRepository } from './tokens.js';
 import { createVelocityRepository } from './velocity.js';
@@ -69,6 +70,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const history = createPolicyHistory(db);
   const decisions = createDecisionQueries(db, audit.get, reservations.get);
   const tokens = createTokenRepository(db);
+  const site = createSiteCounters(db);
 
   // The policy set is read again only when its version changed: every policy write bumps it.
   let policySet: StoredPolicySet | null = null;
@@ -85,6 +87,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       const counters = fraud.counters(request.extension, request.at.getTime(), plan.fraud);
       usage.velocity = counters.velocity;
       if (counters.breaker) usage.breaker = counters.breaker;
+      if (plan.fraud.site) usage.site = site.read(request.extension, request.at.getTime(), plan.fraud.site);
     }
     return { verdict: plan.decide(usage), timezone: plan.timezone };
   };
@@ -105,6 +108,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
         periods: periodsAt(request.at, timezone),
         createdAt: at,
         expiresAt: at + audited.grant.seconds * 1000 + graceMs,
+        sourceIp: audited.source.ip,
       });
     }
     audit.insert(request, audited, verdict.latencyUs);

@@ -16,6 +16,8 @@ const SITE = {
   defaults: {
     destinations: { allowCountries: ['US', 'GB'] },
     budget: { dailySpend: null, monthlySpend: null, dailyMinutes: null, maxConcurrent: null, maxCallSeconds: 600 },
+    // Ten extensions call London here to fill the breaker's hour: the spread of one number is tested in site-counters.ts.
+    spread: { maxExtensionsPerDestination: 0 },
   },
   rates: [
     { prefix: '+', perMinute: 1, increment: 60 },
