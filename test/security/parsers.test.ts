@@ -147,6 +147,17 @@ describe('every captured log line is parsed or counted', () => {
   });
 });
 
+describe('IPv6 sources', () => {
+  it('PJSIP prints them bracketed with the port, the security log after the family and transport', () => {
+    const notice = parseAsteriskLine("[2026-12-01 22:10:01.676] NOTICE[16514] res_pjsip/pjsip_distributor.c: Request 'REGISTER' from '<sip:127@[2001:db8::5060]>' failed for '[2001:DB8:0:0::5]:5060' (callid: 1-1@x) - Failed to authenticate", context);
+    expect(notice).toMatchObject({ kind: 'event', event: { kind: 'failed_auth', account: '127', address: '2001:db8::5' } });
+    const security = parseAsteriskLine('[2026-12-01 22:10:01.676] SECURITY[1] res_security_log.c: SecurityEvent="SuccessfulAuth",EventTV="2026-12-01T22:10:01.676+0000",Service="PJSIP",AccountID="1001",SessionID="s",RemoteAddress="IPV6/UDP/2001:db8::5/5060",UsingPassword="1"', context);
+    expect(security).toMatchObject({ kind: 'event', event: { kind: 'successful_auth', address: '2001:db8::5' } });
+    // An IPv4-mapped source is the IPv4 address, as everywhere in dialguard.
+    expect(parseAsteriskLine("Registration from '<sip:301@example.com>' failed for '[::ffff:192.0.2.7]:5060' - Wrong password", context)).toMatchObject({ kind: 'event', event: { address: '192.0.2.7' } });
+  });
+});
+
 describe('the log line prefix', () => {
   it('reads the thread, the call id and the module', () => {
     const line = parseLogLine("[2026-12-01 22:10:09.713] VERBOSE[17229][C-00000001] pbx.c: Executing [0044207946000@lab-out:1] Verbose(\"PJSIP/1001-00000000\", \"x\") in new stack", context);
