@@ -24,6 +24,10 @@ export interface Metrics {
   observeGuardError(transport: 'agi' | 'ari', code: string): void;
   /** Exports dialguard_ari_connected (1 or 0), read at scrape time: called once, when ARI is configured. */
   watchAriConnection(isConnected: () => boolean): void;
+  /** An account locked because it authenticated from a suspicious source (src/intrusion). */
+  observeTakeoverLock(): void;
+  /** Exports dialguard_sources_flagged, read at scrape time: called once, with the tracker's suspicious list. */
+  watchSources(flagged: () => Promise<number>): void;
   /** Decisions of this process as they happen (GET /api/v1/decisions/stream). */
   onDecision(listener: DecisionListener): () => void;
 }
@@ -97,6 +101,12 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
     },
   });
 
+  const takeoverLocks = new Counter({
+    name: 'dialguard_takeover_locks_total',
+    help: 'Accounts locked because they authenticated from a source with a brute-force history or from a new country',
+    registers: [registry],
+  });
+
   const listeners = new Set<DecisionListener>();
 
   return {
@@ -120,6 +130,17 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
         registers: [registry],
         collect() {
           this.set(isConnected() ? 1 : 0);
+        },
+      });
+    },
+    observeTakeoverLock: () => takeoverLocks.inc(),
+    watchSources(flagged) {
+      new Gauge({
+        name: 'dialguard_sources_flagged',
+        help: 'Addresses and ranges on the suspicious-source list now (GET /api/v1/sources/suspicious)',
+        registers: [registry],
+        async collect() {
+          this.set(await flagged());
         },
       });
     },

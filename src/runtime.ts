@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from './config/config.js';
 import { ConfigError, DialguardError } from './errors.js';
-import { openGeoIp } from './geo/geoip.js';
+import { openGeoIp, type GeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
 import { openStore as openDatabaseStore } from './store/open-store.js';
 import type { Store } from './store/roles/index.js';
@@ -12,6 +12,8 @@ export interface Runtime {
   /** Every role of the one database; hand each part of the program only the roles it uses. */
   store: Store;
   guard: Guard;
+  /** The one GeoIP database in memory: the guard's and the source reputation tracker's. */
+  geoip: GeoIp;
   close(): Promise<void>;
 }
 
@@ -28,7 +30,7 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const geoip = geoipPath === null ? openGeoIp() : await fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
   const store = await openStore(config, options);
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip });
-  return { config, store, guard, close: () => store.close() };
+  return { config, store, guard, geoip, close: () => store.close() };
 }
 
 /** The configured database, migrated: the store every command works on. */

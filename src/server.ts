@@ -9,11 +9,15 @@ import { createDecisionQueue } from './guard/decision-queue.js';
 import { formatAddress, type Config, type ListenAddress } from './config/config.js';
 import { causeText, ConfigError } from './errors.js';
 import { buildApp } from './http/app.js';
+import { createIntrusion, type Intrusion } from './intrusion/intrusion.js';
+import { guardIntrusionPolicies } from './intrusion/policy.js';
 import { createMetrics } from './metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
 export interface RunningServer {
   runtime: Runtime;
+  /** The source reputation tracker and the takeover lock: the security-event feeds deliver to `intrusion.sink`. */
+  intrusion: Intrusion;
   agi: AgiServerAddress;
   /** The Stasis application, when ARI is configured. */
   ari: AriApp | null;
@@ -36,6 +40,16 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     // Alerts are raised in the decisions' transactions; logging and webhooks happen here, off the decision path.
     const alerts = startAlertDelivery({ ...config.alerts, store: runtime.store, logger });
     cleanups.push(() => alerts.stop());
+    const intrusion = createIntrusion({
+      store: runtime.store,
+      policy: guardIntrusionPolicies(runtime.guard),
+      geoip: runtime.geoip,
+      logger,
+      onTakeoverLock: () => metrics.observeTakeoverLock(),
+    });
+    metrics.watchSources(async () => (await intrusion.sources.suspicious()).length);
+    // Takeovers being handled finish before the database closes.
+    cleanups.push(() => intrusion.settled());
     const deps = { guard: runtime.guard, decisions: createDecisionQueue(runtime.guard), logger, observer: metrics };
     const fallback = createGuardErrorFallback(deps);
     const agi = createAgiServer({
@@ -71,6 +85,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       store: runtime.store,
       logger,
       metrics,
+      sources: intrusion.sources,
       readiness: () => ({ agi: agiListening, ...(ari ? { ari: ari.connected } : {}) }),
     });
     cleanups.push(() => app.close());
@@ -81,6 +96,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     let closing: Promise<void> | undefined;
     return {
       runtime,
+      intrusion,
       agi: agiAddress,
       ari,
       http,
