@@ -4,6 +4,7 @@ import { decisionContract } from './decisions.js';
 import type { StoreFactory } from './fixture.js';
 import { fraudEffectsContract } from './fraud-effects.js';
 import { policyContract } from './policies.js';
+import { takeoverContract } from './takeover.js';
 import { tokenContract } from './tokens.js';
 import { velocityContract } from './velocity.js';
 
@@ -15,6 +16,6 @@ export type { FreshDatabase, StoreFactory } from './fixture.js';
  */
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`store contract: ${name}`, () => {
-    for (const section of [decisionContract, velocityContract, fraudEffectsContract, policyContract, tokenContract, auditContract]) section(factory);
+    for (const section of [decisionContract, velocityContract, fraudEffectsContract, policyContract, tokenContract, auditContract, takeoverContract]) section(factory);
   });
 }
