@@ -127,7 +127,7 @@ describe('networks, trust and the suspicious list', () => {
     const office = trustedNetworks(['198.51.100.7']);
     // All day, every minute, the same phone with the old password.
     for (let i = 0; i < 600; i++) t.record(failure('198.51.100.7', t0 + i * 60_000, { session: 'stuck@office-phone' }));
-    for (let i = 0; i < 11; i++) t.record(failure('198.51.100.66', t0 + i * 1000, { account: null, kind: 'invalid_account', account: `${100 + i}` }));
+    for (let i = 0; i < 11; i++) t.record(failure('198.51.100.66', t0 + i * 1000, { kind: 'invalid_account', account: `${100 + i}` }));
     const at = t0 + 600 * 60_000;
     expect(t.standing('198.51.100.7', DAY, at).failures).toBe(600);
     expect(t.suspicious(10, DAY, at, office)).toEqual([{ entry: '198.51.100.66', kind: 'address', failures: 11, country: null }]);
