@@ -57,7 +57,11 @@ export function createIntrusion(deps: IntrusionDeps): Intrusion {
   const { store, policy, logger } = deps;
   const now = deps.now ?? Date.now;
   const log = logger.child({ component: 'intrusion' });
-  const tracker = new ReputationTracker({ ...deps, country: (address) => deps.geoip.country(address) });
+  const tracker = new ReputationTracker({
+    country: (address) => deps.geoip.country(address),
+    ...(deps.maxSources === undefined ? {} : { maxSources: deps.maxSources }),
+    ...(deps.learningMs === undefined ? {} : { learningMs: deps.learningMs }),
+  });
   const handled = new Map<string, number>();
   const pending = new Set<Promise<void>>();
 
@@ -67,7 +71,13 @@ export function createIntrusion(deps: IntrusionDeps): Intrusion {
     if (!success.newCountry && history.failures === 0 && history.networkFailures === 0) return;
     const rules = await policy(success.account);
     const windowMs = windowMsOf(rules);
-    const finding = assessTakeover(success, tracker.standing(success.address, windowMs, success.at), rules, trustedNetworks(rules.trustedCidrs));
+    const finding = assessTakeover(
+      success,
+      tracker.standing(success.address, windowMs, success.at),
+      tracker.accountStanding(success.account, windowMs, success.at),
+      rules,
+      trustedNetworks(rules.trustedCidrs),
+    );
     if (!finding) return;
     const key = `${finding.account}|${finding.address}`;
     const last = handled.get(key);

@@ -184,6 +184,13 @@ export class ReputationTracker implements SourceReputation {
     };
   }
 
+  /** An account's failed and successful authentications in the window, from anywhere. */
+  accountStanding(account: string, windowMs: number, at: number): { failures: number; successes: number } {
+    const entry = this.accounts.get(account);
+    const window = Math.min(windowMs, MAX_WINDOW_MS);
+    return { failures: entry?.failures.sum(window, at) ?? 0, successes: entry?.successes.sum(window, at) ?? 0 };
+  }
+
   /** The sources with the most failures in the window, most first. */
   topSources(windowMs: number, at: number, limit: number): SourceSummary[] {
     const rows: SourceSummary[] = [];

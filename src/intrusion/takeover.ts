@@ -21,6 +21,9 @@ export interface TakeoverFinding {
   /** Failures from the address, and from its network, in the window before the success. */
   failures: number;
   networkFailures: number;
+  /** The account's failures (from every address) and successes in the window, this one included. */
+  accountFailures: number;
+  accountSuccesses: number;
   /** The country is one the account never authenticated from. */
   newCountry: boolean;
   threshold: number;
@@ -39,7 +42,13 @@ const CALLING_SERVICES = new Set(['PJSIP', 'SIP', 'IAX2']);
  * when it comes from a country never seen for the account after its learning period; never from
  * a trusted network. Pure: the standing is read at the success's own time.
  */
-export function assessTakeover(success: SuccessObservation, standing: SourceStanding, policy: TakeoverPolicy, trusted: TrustedNetworks): TakeoverFinding | null {
+export function assessTakeover(
+  success: SuccessObservation,
+  standing: SourceStanding,
+  account: { failures: number; successes: number },
+  policy: TakeoverPolicy,
+  trusted: TrustedNetworks,
+): TakeoverFinding | null {
   if (!CALLING_SERVICES.has(success.service)) return null;
   const parsed = parseAddress(success.address);
   if (parsed === null || trusted.holds(parsed)) return null;
@@ -54,6 +63,8 @@ export function assessTakeover(success: SuccessObservation, standing: SourceStan
     country: success.country,
     failures: standing.failures,
     networkFailures: standing.networkFailures,
+    accountFailures: account.failures,
+    accountSuccesses: account.successes,
     newCountry: success.newCountry,
     threshold,
     windowMs: windowMsOf(policy),
@@ -101,7 +112,7 @@ export function composeTakeoverEffects(f: TakeoverFinding, policy: TakeoverPolic
         limit: f.threshold,
         windowSeconds: f.windowMs / 1000,
         country: f.country,
-        counts: { sourceFailures: f.failures, networkFailures: f.networkFailures },
+        counts: { sourceFailures: f.failures, networkFailures: f.networkFailures, accountFailures: f.accountFailures, accountSuccesses: f.accountSuccesses },
         thresholds: { failureThreshold: f.threshold, windowHours: f.windowMs / 3_600_000, lockOnTakeover: policy.lockOnTakeover },
         locked: locking,
       },

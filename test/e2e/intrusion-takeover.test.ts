@@ -86,6 +86,9 @@ describe('an account taken over, end to end', () => {
     expect(verifySignature(SECRET, request?.headers[SIGNATURE_HEADER] as string, request?.body as string)).toBe(true);
     const payload = JSON.parse(request?.body as string) as AlertPayload;
     expect(payload).toMatchObject({ kind: 'lock', severity: 'error', extension: '1001', check: 'takeover', counter: 'sourceFailures', count: 12, limit: 10, country: null, locked: true, decisionId: null });
+    // Counted to the minute: the refresh a second later may be in the same minute as the break-in.
+    expect(payload.counts).toEqual({ sourceFailures: 12, networkFailures: 12, accountFailures: 12, accountSuccesses: expect.any(Number) });
+    expect(payload.counts.accountSuccesses).toBeGreaterThanOrEqual(1);
     expect(payload.message).toBe(
       'Extension 1001 locked until an admin unlocks it: account 1001 authenticated from 127.0.0.6 (country unknown) after 12 failed authentications from it in the last 24 h',
     );

@@ -13,6 +13,8 @@ const tracker = (options: { maxSources?: number; learningMs?: number } = {}): Re
 const feed = (t: ReputationTracker, events: SecurityEvent[]) => events.map((e) => t.record(e));
 const policy = (over: Partial<TakeoverPolicy> = {}): TakeoverPolicy => ({ failureThreshold: 10, windowHours: 24, trustedCidrs: [], lockOnTakeover: true, shadow: false, ...over });
 const NO_TRUST = trustedNetworks([]);
+/** The account's own counts: reported by a takeover, never deciding one. */
+const ACCOUNT = { failures: 0, successes: 1 };
 
 const events = captureEvents();
 /** The capture's last event: every count below is read then. */
@@ -53,12 +55,13 @@ describe('attempts, not events (shared/asterisk/security, fact 7)', () => {
 
     const observation = t.record(mine[breakIn] as SecurityEvent);
     expect(observation).toMatchObject({ account: '1001', address: '127.0.0.6', country: null, service: 'PJSIP' });
-    const finding = assessTakeover(observation!, standing, policy({ failureThreshold: 4 }), NO_TRUST);
+    expect(t.accountStanding('1001', DAY, at)).toEqual({ failures: 4, successes: 1 });
+    const finding = assessTakeover(observation!, standing, ACCOUNT, policy({ failureThreshold: 4 }), NO_TRUST);
     expect(finding).toMatchObject({ account: '1001', address: '127.0.0.6', failures: 4, threshold: 4 });
     // One failure fewer than the threshold is a phone with a typo, not a takeover.
-    expect(assessTakeover(observation!, standing, policy({ failureThreshold: 5 }), NO_TRUST)).toBeNull();
+    expect(assessTakeover(observation!, standing, ACCOUNT, policy({ failureThreshold: 5 }), NO_TRUST)).toBeNull();
     // 0 turns the check off.
-    expect(assessTakeover(observation!, standing, policy({ failureThreshold: 0 }), NO_TRUST)).toBeNull();
+    expect(assessTakeover(observation!, standing, ACCOUNT, policy({ failureThreshold: 0 }), NO_TRUST)).toBeNull();
   });
 
   it('the whole capture: challenges never count, each request once, the AMI logins against 127.0.0.1', () => {
@@ -133,9 +136,9 @@ describe('networks, trust and the suspicious list', () => {
     expect(t.suspicious(10, DAY, at, office)).toEqual([{ entry: '198.51.100.66', kind: 'address', failures: 11, country: null }]);
     // Another phone of the office registers fine from the same address: not a takeover.
     const observed = t.record(success('198.51.100.7', at, '1002'));
-    expect(assessTakeover(observed!, t.standing('198.51.100.7', DAY, at), policy(), office)).toBeNull();
+    expect(assessTakeover(observed!, t.standing('198.51.100.7', DAY, at), ACCOUNT, policy(), office)).toBeNull();
     // Without the trust it would be.
-    expect(assessTakeover(observed!, t.standing('198.51.100.7', DAY, at), policy(), NO_TRUST)).not.toBeNull();
+    expect(assessTakeover(observed!, t.standing('198.51.100.7', DAY, at), ACCOUNT, policy(), NO_TRUST)).not.toBeNull();
   });
 });
 
@@ -148,11 +151,11 @@ describe('places: a country new for the account', () => {
     // An hour later from Britain: still learning (a phone and a softphone on a trip).
     const early = t.record(success('81.128.0.1', t0 + HOUR));
     expect(early).toMatchObject({ country: 'GB', newCountry: false, newAddress: true });
-    expect(assessTakeover(early!, t.standing('81.128.0.1', DAY, t0 + HOUR), policy(), NO_TRUST)).toBeNull();
+    expect(assessTakeover(early!, t.standing('81.128.0.1', DAY, t0 + HOUR), ACCOUNT, policy(), NO_TRUST)).toBeNull();
     // Two days later from Australia.
     const late = t.record(success('1.1.1.1', t0 + 2 * DAY));
     expect(late).toMatchObject({ country: 'AU', newCountry: true, newAddress: true });
-    expect(assessTakeover(late!, t.standing('1.1.1.1', DAY, t0 + 2 * DAY), policy(), NO_TRUST)).toMatchObject({ newCountry: true, failures: 0, country: 'AU' });
+    expect(assessTakeover(late!, t.standing('1.1.1.1', DAY, t0 + 2 * DAY), ACCOUNT, policy(), NO_TRUST)).toMatchObject({ newCountry: true, failures: 0, country: 'AU' });
     // Germany and Britain are known now.
     expect(t.record(success('80.128.0.2', t0 + 3 * DAY))).toMatchObject({ newCountry: false });
     expect(t.newPlaces(10).map((p) => p.address)).toEqual(['80.128.0.2', '1.1.1.1', '81.128.0.1']);
@@ -163,7 +166,7 @@ describe('places: a country new for the account', () => {
     feed(t, events);
     const login = events.find((e) => e.kind === 'successful_auth' && e.service === 'AMI') as SecurityEvent;
     const observed = t.record({ ...login, at: END });
-    expect(assessTakeover(observed!, t.standing('127.0.0.1', DAY, END), policy({ failureThreshold: 1 }), NO_TRUST)).toBeNull();
+    expect(assessTakeover(observed!, t.standing('127.0.0.1', DAY, END), ACCOUNT, policy({ failureThreshold: 1 }), NO_TRUST)).toBeNull();
   });
 });
 

@@ -15,6 +15,8 @@ const FINDING: TakeoverFinding = {
   country: 'NG',
   failures: 14,
   networkFailures: 14,
+  accountFailures: 14,
+  accountSuccesses: 1,
   newCountry: false,
   threshold: 10,
   windowMs: 24 * 3_600_000,
