@@ -1,5 +1,5 @@
 import type { CircuitBreakerState, VelocityCounts } from './usage.js';
-import type { PolicyMode } from './decision.js';
+import type { CheckName, PolicyMode } from './decision.js';
 
 /** What the store reads the velocity counters and the circuit breaker for; the engine builds it. */
 export interface FraudQuery {
@@ -38,7 +38,7 @@ export type FraudCounter =
 
 /** A warn threshold reached or a limit breached by one decision: each becomes an alert. */
 export interface FraudFinding {
-  check: 'velocity' | 'novelty' | 'circuit_breaker';
+  check: CheckName;
   counter: FraudCounter;
   level: 'warn' | 'breach';
   /** The count with this attempt (micro-units for spend). */

@@ -1,28 +1,9 @@
 import type { ReasonCode } from '../domain/decision.js';
 import type { NormalizedNumber } from '../domain/number.js';
+import { REASON_TEXT } from './checks/registry.js';
 
-/** The short sentence behind each reason, for DIALGUARD_MESSAGE and logs; reason codes stay the contract. */
-const DENIAL_TEXT: Record<Exclude<ReasonCode, 'allowed' | 'emergency'>, string> = {
-  extension_unknown: 'the extension is not configured',
-  extension_disabled: 'the extension is disabled',
-  extension_locked: 'the extension is locked',
-  number_invalid: 'the number is not valid',
-  destination_country_denied: 'the destination country is not allowed',
-  destination_type_denied: 'this type of number is not allowed',
-  destination_high_risk: 'the destination is on the high-risk list',
-  destination_prefix_blocked: 'the number is blocked',
-  outside_schedule: 'outside the allowed hours',
-  source_not_allowed: 'the phone is not on an allowed network',
-  source_country_denied: 'the phone is in a country that is not allowed',
-  source_unknown: 'the phone address is unknown',
-  voicemail_callout_denied: 'voicemail may not place this call',
-  budget_concurrency: 'too many calls at once',
-  budget_daily_spend: 'the daily spend budget is used up',
-  budget_monthly_spend: 'the monthly spend budget is used up',
-  budget_daily_minutes: 'the daily minutes are used up',
-  velocity_exceeded: 'too many calls in a short time',
-  guard_error: 'the call guard could not decide',
-};
+/** The engine's own denial; every check's sentences come from its module (REASON_TEXT). */
+const GUARD_ERROR_TEXT = 'the call guard could not decide';
 
 const regionNames = new Intl.DisplayNames(['en'], { type: 'region' });
 
@@ -53,7 +34,8 @@ export function destinationName({ country, e164, type, digits }: Pick<Normalized
 
 export function denialMessage(reason: ReasonCode, destination: string): string {
   if (reason === 'allowed' || reason === 'emergency') return `Call to ${destination} allowed`;
-  return `Call to ${destination} denied: ${DENIAL_TEXT[reason]}`;
+  const text = reason === 'guard_error' ? GUARD_ERROR_TEXT : REASON_TEXT.get(reason);
+  return `Call to ${destination} denied: ${text ?? reason}`;
 }
 
 export function allowMessage(destination: string, limitSeconds: number): string {

@@ -19,6 +19,7 @@ import type { TokenStore } from '../store/roles/tokens.js';
 import type { UsageStore } from '../store/roles/usage.js';
 import { authenticate } from './authentication.js';
 import { alertRoutes } from './routes/alerts.js';
+import { checkRoutes } from './routes/checks.js';
 import { errorHandler, notFoundHandler } from './errors.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { eventRoutes } from './routes/events.js';
@@ -81,6 +82,7 @@ const protectedScope: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => 
     async (api) => {
       // Each plugin gets the roles it uses, no more.
       await api.register(policyDefaultsRoutes, { guard, policies: store });
+      await api.register(checkRoutes);
       await api.register(extensionRoutes, { guard, policies: store, locks: store, usage: store });
       await api.register(listRoutes, { guard, policies: store });
       await api.register(decisionRoutes, { audit: store });

@@ -1,16 +1,18 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { SETTLEMENT_TOLERANCE_SECONDS } from '../bounds.js';
 import type { Decision } from '../domain/decision.js';
+import { CHECK_NAMES } from '../engine/checks/registry.js';
 import type { DecisionRecord, SettlementRecord } from '../store/roles/audit.js';
 import type { ReservationRecord } from '../store/roles/usage.js';
 import { IsoTime, Money, Nullable, iso, money } from './schemas.js';
 
 /** The audit as the admin API shows it: flat (so CSV and JSON share the columns), times ISO, money in currency units. */
 
+// Strings, not enums: an audit row outlives a check renamed or removed, and must still be served.
 const CheckOutcomeSchema = Type.Object({
-  name: Type.String(),
+  name: Type.String({ description: `the check: ${CHECK_NAMES.join(', ')} (GET /checks)` }),
   outcome: Type.Union([Type.Literal('pass'), Type.Literal('fail'), Type.Literal('skip')]),
-  reason: Type.Optional(Type.String()),
+  reason: Type.Optional(Type.String({ description: 'the reason code of a failure' })),
   detail: Type.String(),
 });
 

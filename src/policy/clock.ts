@@ -1,5 +1,9 @@
 /** The grammar of a policy's schedule (clock times, windows, time zones): one parser for the validator and the schedule check. */
-import type { PolicyWindow } from './schema.js';
+/** A window as the policy writes it: `HH:MM` clock times. */
+interface ClockWindow {
+  from: string;
+  to: string;
+}
 
 export const MINUTES_PER_DAY = 24 * 60;
 const CLOCK = /^([01]\d|2[0-3]):([0-5]\d)$/;
@@ -16,7 +20,7 @@ export function parseClock(text: string): number | null {
  * rejected rather than read as "all day" or "never": either reading would surprise half of
  * the admins who wrote it, and a whole day is spelled `00:00`–`24:00`.
  */
-export function windowMinutes(window: Pick<PolicyWindow, 'from' | 'to'>): { from: number; to: number } | string {
+export function windowMinutes(window: ClockWindow): { from: number; to: number } | string {
   const from = parseClock(window.from);
   const to = parseClock(window.to);
   if (from === null || from === MINUTES_PER_DAY) return `from must be HH:MM between 00:00 and 23:59, got ${JSON.stringify(window.from)}`;
@@ -26,7 +30,7 @@ export function windowMinutes(window: Pick<PolicyWindow, 'from' | 'to'>): { from
 }
 
 /** What is wrong with a window's times, or null; the policy validator reports the same message. */
-export function windowProblem(window: Pick<PolicyWindow, 'from' | 'to'>): string | null {
+export function windowProblem(window: ClockWindow): string | null {
   const minutes = windowMinutes(window);
   return typeof minutes === 'string' ? minutes : null;
 }

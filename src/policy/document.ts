@@ -3,16 +3,8 @@ import { MAX_BILLING_SECONDS, MAX_RATE_PER_MINUTE } from '../bounds.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
 import { checkJsonDepth } from '../json-depth.js';
 import { PolicyOverridesSchema, type PolicyOverrides } from './schema.js';
-import {
-  combineProblems,
-  countryProblem,
-  e164PrefixProblem,
-  listProblems,
-  pointer,
-  policyFieldProblems,
-  schemaProblems,
-  type FieldCheck,
-} from './validate.js';
+import { countryProblem, e164PrefixProblem, listProblems, pointer, type FieldCheck } from './fields.js';
+import { combineProblems, policyFieldProblems, schemaProblems } from './validate.js';
 
 /**
  * The import/export document: everything an admin can set, in one JSON file.

@@ -1,5 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { MAX_AMOUNT, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, MAX_NOVELTY_DAYS, MAX_WINDOW_COUNT } from '../bounds.js';
+import { CHECKS, POLICY_SECTIONS } from '../engine/checks/registry.js';
+import type { DAYS } from '../engine/checks/schedule.js';
+export { DAYS, WindowSchema, type PolicyWindow } from '../engine/checks/schedule.js';
 
 /**
  * The policy shape of the design contract, as TypeBox schemas: the same objects validate
@@ -11,97 +13,9 @@ import { MAX_AMOUNT, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES, 
  * extension stores: any subset, merged over the defaults (objects merge, arrays replace).
  */
 
-export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
-
-const Strings = (description: string) => Type.Array(Type.String(), { description });
-/** A budget: a number from 0 to `maximum`, or null for no limit. */
-const Limit = (maximum: number, description: string) =>
-  Type.Union([Type.Number({ minimum: 0, maximum }), Type.Null()], { description: `${description}; null means no limit` });
-
-export const WindowSchema = Type.Object(
-  {
-    days: Type.Array(Type.Union(DAYS.map((d) => Type.Literal(d))), { minItems: 1 }),
-    from: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, local time of the policy timezone' }),
-    to: Type.String({
-      pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$',
-      description: 'HH:MM; 24:00 is the end of the day; a window may cross midnight (22:00 to 06:00)',
-    }),
-  },
-  { additionalProperties: false },
-);
-
-export const DestinationsSchema = Type.Object(
-  {
-    allowCountries: Strings('ISO 3166 alpha-2 codes a call may go to; "*" allows any country'),
-    denyCountries: Strings('ISO 3166 alpha-2 codes always denied, even if allowed above'),
-    denyTypes: Strings('number types denied (PREMIUM_RATE, SHARED_COST, SATELLITE, INTERNATIONAL_NETWORK, …)'),
-    allowHighRisk: Type.Boolean({ description: 'allow destinations on the high-risk list' }),
-    blockedPrefixes: Strings('E.164 prefixes always denied for this policy ("+88213")'),
-  },
-  { additionalProperties: false },
-);
-
-export const ScheduleSchema = Type.Object(
-  {
-    timezone: Type.String({ description: 'IANA time zone of the windows and of the budget day and month' }),
-    appliesTo: Type.Union([Type.Literal('all'), Type.Literal('international'), Type.Literal('none')], {
-      description: 'which calls must fall inside a window',
-    }),
-    windows: Type.Array(WindowSchema),
-  },
-  { additionalProperties: false },
-);
-
-export const GeofenceSchema = Type.Object(
-  {
-    allowCidrs: Strings('source networks always allowed (IPv4 and IPv6 CIDR or single address)'),
-    allowCountries: Strings('GeoIP countries a source may be in; "*" allows any'),
-    unknownSource: Type.Union([Type.Literal('deny'), Type.Literal('allow')], {
-      description: 'what an empty or unparsable source address gets',
-    }),
-  },
-  { additionalProperties: false },
-);
-
-export const BudgetSchema = Type.Object(
-  {
-    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the budgets and of the rate table ("USD")' }),
-    dailySpend: Limit(MAX_AMOUNT, 'spend per day'),
-    monthlySpend: Limit(MAX_AMOUNT, 'spend per calendar month'),
-    dailyMinutes: Limit(MAX_DAILY_MINUTES, 'call minutes per day'),
-    maxConcurrent: Type.Union([Type.Integer({ minimum: 0, maximum: MAX_CONCURRENT_CALLS }), Type.Null()], { description: 'simultaneous calls; null means no limit' }),
-    maxCallSeconds: Type.Integer({ minimum: 1, maximum: MAX_CALL_SECONDS, description: 'longest single call' }),
-    minCallSeconds: Type.Integer({ minimum: 1, maximum: MAX_CALL_SECONDS, description: 'a call whose budget allows less than this is denied' }),
-  },
-  { additionalProperties: false },
-);
-
 export const NumberingSchema = Type.Object(
   {
     accessPrefix: Type.String({ pattern: '^[0-9*#]*$', description: 'trunk access digits stripped before parsing ("9")' }),
-  },
-  { additionalProperties: false },
-);
-
-export const VoicemailCalloutSchema = Type.Union([Type.Literal('deny'), Type.Literal('domestic'), Type.Literal('allow')]);
-
-const Count = (description: string) =>
-  Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WINDOW_COUNT }), Type.Null()], { description: `${description}, in any sliding window; null means no limit` });
-
-export const VelocitySchema = Type.Object(
-  {
-    maxAttemptsPerMinute: Count('calls placed in 60 s'),
-    maxInternationalPerHour: Count('international calls placed in an hour'),
-    maxDistinctDestinationsPerHour: Count('distinct numbers called in an hour'),
-    maxDeniedPerHour: Count('attempts denied by the policy (destination, schedule, source, voicemail, invalid number) in an hour'),
-    maxNewCountriesPerHour: Count('countries called for the first time in noveltyDays, in an hour'),
-    noveltyDays: Type.Union([Type.Integer({ minimum: 1, maximum: MAX_NOVELTY_DAYS }), Type.Null()], {
-      description: 'a call to a country not called in this many days is flagged; null turns novelty off',
-    }),
-    warnRatio: Type.Union([Type.Number({ minimum: 0.01, maximum: 1 }), Type.Null()], {
-      description: 'a counter reaching this fraction of its limit raises a warn alert; null: no warnings',
-    }),
-    lockOnBreach: Type.Boolean({ description: 'a breach also locks the extension until an admin unlocks it' }),
   },
   { additionalProperties: false },
 );
@@ -110,17 +24,20 @@ export const ModeSchema = Type.Union([Type.Literal('enforce'), Type.Literal('sha
   description: 'shadow: every check runs and is audited, but every call is allowed',
 });
 
-const policyProperties = {
+/** The sections of no check; each check's own section comes from its module (src/engine/checks/registry.ts). */
+const BASE_PROPERTIES = {
   enabled: Type.Boolean(),
   numbering: NumberingSchema,
-  destinations: DestinationsSchema,
-  schedule: ScheduleSchema,
-  geofence: GeofenceSchema,
-  voicemailCallout: VoicemailCalloutSchema,
-  budget: BudgetSchema,
-  velocity: VelocitySchema,
-  mode: ModeSchema,
 };
+
+type RegisteredSection = NonNullable<(typeof CHECKS)[number]['section']>;
+/** Each check's section schema under its key, typed: `Policy['budget']` is the budget module's. */
+type SectionProperties = { [S in RegisteredSection as S['key']]: S['schema'] };
+
+const sectionProperties = Object.fromEntries(POLICY_SECTIONS.map((section) => [section.key, section.schema])) as SectionProperties;
+
+// `mode` last, as the policy has always listed it.
+const policyProperties = { ...BASE_PROPERTIES, ...sectionProperties, mode: ModeSchema };
 
 export const PolicySchema = Type.Object(policyProperties, { additionalProperties: false, $id: 'Policy' });
 
@@ -138,7 +55,6 @@ export const PolicyOverridesSchema = deepPartial(PolicySchema);
 
 export type Policy = Static<typeof PolicySchema>;
 export type EffectivePolicy = Policy;
-export type PolicyWindow = Static<typeof WindowSchema>;
 export type Day = (typeof DAYS)[number];
 
 type DeepPartial<T> = T extends unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;

@@ -1,10 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType, type ValueError } from '@sinclair/typebox/value';
-import { getCountries } from 'libphonenumber-js/max';
-import { isValidTimezone, parseClock, windowProblem } from './clock.js';
-import { NUMBER_TYPES } from '../domain/number.js';
+import { POLICY_SECTIONS } from '../engine/checks/registry.js';
 import { ValidationError, type FieldProblem } from '../errors.js';
-import { parseNetwork } from '../net/address.js';
+import { asObject, pointer } from './fields.js';
 import { PolicyOverridesSchema, PolicySchema, type Policy, type PolicyOverrides } from './schema.js';
 
 /**
@@ -37,11 +35,6 @@ export function overridesProblems(value: unknown, path = ''): FieldProblem[] {
 
 // ---------------------------------------------------------------------------------------------
 // Paths and problem lists
-
-/** `base` followed by RFC 6901-escaped segments: `pointer('/extensions', 'a/b')` is `/extensions/a~1b`. */
-export function pointer(base: string, ...segments: (string | number)[]): string {
-  return base + segments.map((s) => `/${String(s).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-}
 
 /** One problem per field, in the order found; a semantic message replaces a shape message. */
 export function combineProblems(shape: FieldProblem[], semantic: FieldProblem[]): FieldProblem[] {
@@ -140,165 +133,9 @@ function show(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Semantic checks of single values: null when fine, else the message
-
-/**
- * ISO 3166-1 codes that have no numbering plan of their own and so are missing from
- * libphonenumber-js (Antarctica, Bouvet Island, South Georgia, Heard Island, Pitcairn, French
- * Southern Territories, US Outlying Islands). No dialled number maps to them, but GeoIP can
- * place a source address there, so geofence lists may name them.
- */
-const ISO_CODES_WITHOUT_NUMBERING = ['AQ', 'BV', 'GS', 'HM', 'PN', 'TF', 'UM'];
-
-/**
- * libphonenumber-js's regions (which also has AC Ascension, TA Tristan da Cunha and XK Kosovo:
- * numbers resolve to them, so an admin must be able to name them) plus the codes above.
- */
-const COUNTRIES: ReadonlySet<string> = new Set([...getCountries(), ...ISO_CODES_WITHOUT_NUMBERING]);
-
-/** Codes people write for a country whose ISO code differs. */
-const COUNTRY_HINTS: Readonly<Record<string, string>> = { UK: 'the United Kingdom is "GB"', EL: 'Greece is "GR"' };
-
-export function countryProblem(code: string, opts: { wildcard: boolean }): string | null {
-  if (code === '*') return opts.wildcard ? null : '"*" (any country) is not allowed here';
-  if (COUNTRIES.has(code)) return null;
-  const upper = code.toUpperCase();
-  if (upper !== code && COUNTRIES.has(upper)) return `unknown country code "${code}" (codes are upper case: "${upper}")`;
-  const hint = COUNTRY_HINTS[upper];
-  return hint ? `unknown country code "${code}" (${hint})` : `unknown country code "${code}"`;
-}
-
-const E164_PREFIX = /^\+[1-9][0-9]{0,14}$/;
-
-/** `+` then 1–15 digits; `bare` also admits `+` alone (the rate table's catch-all). */
-export function e164PrefixProblem(prefix: string, opts: { bare: boolean } = { bare: false }): string | null {
-  if (E164_PREFIX.test(prefix) || (opts.bare && prefix === '+')) return null;
-  return `"${prefix}" is not an E.164 prefix ("+" then 1 to 15 digits, no spaces${opts.bare ? ', or "+" alone' : ''})`;
-}
-
-const NUMBER_TYPE_SET: ReadonlySet<string> = new Set(NUMBER_TYPES);
-
-function numberTypeProblem(type: string): string | null {
-  return NUMBER_TYPE_SET.has(type) ? null : `unknown number type "${type}" (one of ${NUMBER_TYPES.join(', ')})`;
-}
-
-function cidrProblem(text: string): string | null {
-  if (parseNetwork(text) !== null) return null;
-  return text.includes('/') ? `"${text}" is not a valid CIDR` : `"${text}" is not a valid IP address or CIDR`;
-}
-
-export function timezoneProblem(timezone: string): string | null {
-  return isValidTimezone(timezone) ? null : `unknown IANA time zone "${timezone}" (like "America/New_York" or "UTC")`;
-}
-
-function currencyProblem(currency: string): string | null {
-  return /^[A-Z]{3}$/.test(currency) ? null : `"${currency}" is not a currency code (three upper-case letters, like "USD")`;
-}
-
-function clockProblem(text: string, end: boolean): string | null {
-  const minutes = parseClock(text);
-  if (minutes !== null && (end || text !== '24:00')) return null;
-  return `"${text}" is not a time (HH:MM from 00:00 to ${end ? '24:00' : '23:59'})`;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Semantic checks of a policy or overrides. Defensive about shape: a wrong type was reported by
-// the shape pass and is skipped here.
-
-/** A check of one string value: null when fine, else the message. */
-export type FieldCheck = (value: string) => string | null;
-
-function asObject(value: unknown): Record<string, unknown> | null {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
-}
-
-/** Problems of every string in `list` (when it is a list). */
-export function listProblems(list: unknown, path: string, problem: FieldCheck): FieldProblem[] {
-  if (!Array.isArray(list)) return [];
-  return list.flatMap((item, i) => {
-    const message = typeof item === 'string' ? problem(item) : null;
-    return message === null ? [] : [{ field: pointer(path, i), message }];
-  });
-}
-
-function stringProblem(value: unknown, path: string, problem: FieldCheck): FieldProblem[] {
-  const message = typeof value === 'string' ? problem(value) : null;
-  return message === null ? [] : [{ field: path, message }];
-}
-
-const anyCountry: FieldCheck = (code) => countryProblem(code, { wildcard: true });
-const oneCountry: FieldCheck = (code) => countryProblem(code, { wildcard: false });
-const blockedPrefix: FieldCheck = (prefix) => e164PrefixProblem(prefix);
-
-/** Semantic problems of a policy or of overrides (whatever parts are present), under `path`. */
+/** Semantic problems of a policy or of overrides (whatever parts are present), under `path`: each check validates its own section. */
 export function policyFieldProblems(value: unknown, path: string): FieldProblem[] {
   const policy = asObject(value);
   if (!policy) return [];
-  return [
-    ...destinationProblems(asObject(policy.destinations), pointer(path, 'destinations')),
-    ...scheduleProblems(asObject(policy.schedule), pointer(path, 'schedule')),
-    ...geofenceProblems(asObject(policy.geofence), pointer(path, 'geofence')),
-    ...budgetProblems(asObject(policy.budget), pointer(path, 'budget')),
-  ];
-}
-
-function destinationProblems(destinations: Record<string, unknown> | null, path: string): FieldProblem[] {
-  if (!destinations) return [];
-  return [
-    ...listProblems(destinations.allowCountries, pointer(path, 'allowCountries'), anyCountry),
-    ...listProblems(destinations.denyCountries, pointer(path, 'denyCountries'), oneCountry),
-    ...listProblems(destinations.denyTypes, pointer(path, 'denyTypes'), numberTypeProblem),
-    ...listProblems(destinations.blockedPrefixes, pointer(path, 'blockedPrefixes'), blockedPrefix),
-  ];
-}
-
-function scheduleProblems(schedule: Record<string, unknown> | null, path: string): FieldProblem[] {
-  if (!schedule) return [];
-  const windows = Array.isArray(schedule.windows) ? schedule.windows : [];
-  return [
-    ...stringProblem(schedule.timezone, pointer(path, 'timezone'), timezoneProblem),
-    ...windows.flatMap((window, i) => windowProblems(asObject(window), pointer(path, 'windows', i))),
-  ];
-}
-
-function windowProblems(window: Record<string, unknown> | null, path: string): FieldProblem[] {
-  if (!window) return [];
-  const { from, to } = window;
-  const problems = [
-    ...stringProblem(from, pointer(path, 'from'), (text) => clockProblem(text, false)),
-    ...stringProblem(to, pointer(path, 'to'), (text) => clockProblem(text, true)),
-  ];
-  if (problems.length > 0 || typeof from !== 'string' || typeof to !== 'string') return problems;
-  const message = windowProblem({ from, to });
-  return message === null ? [] : [{ field: path, message }];
-}
-
-function geofenceProblems(geofence: Record<string, unknown> | null, path: string): FieldProblem[] {
-  if (!geofence) return [];
-  return [
-    ...listProblems(geofence.allowCidrs, pointer(path, 'allowCidrs'), cidrProblem),
-    ...listProblems(geofence.allowCountries, pointer(path, 'allowCountries'), anyCountry),
-  ];
-}
-
-const LIMITS = ['dailySpend', 'monthlySpend', 'dailyMinutes', 'maxConcurrent'] as const;
-
-function budgetProblems(budget: Record<string, unknown> | null, path: string): FieldProblem[] {
-  if (!budget) return [];
-  const problems = stringProblem(budget.currency, pointer(path, 'currency'), currencyProblem);
-  for (const key of LIMITS) {
-    const limit = budget[key];
-    if (typeof limit === 'number' && limit < 0) {
-      problems.push({ field: pointer(path, key), message: `must not be negative, got ${limit} (null means no limit)` });
-    }
-  }
-  const { minCallSeconds: min, maxCallSeconds: max } = budget;
-  if (typeof min === 'number' && typeof max === 'number' && min > max) {
-    problems.push({
-      field: pointer(path, 'minCallSeconds'),
-      message: `minCallSeconds (${min}) is more than maxCallSeconds (${max}): every call would be denied`,
-    });
-  }
-  return problems;
+  return POLICY_SECTIONS.flatMap((section) => (section.problems && policy[section.key] !== undefined ? section.problems(policy[section.key], pointer(path, section.key)) : []));
 }

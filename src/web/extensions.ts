@@ -1,7 +1,7 @@
 import { ApiError, api, explain, get, post } from './api.js';
 import { meter } from './chart.js';
 import { h, localTime, replace, status } from './dom.js';
-import { policyForm } from './policy-form.js';
+import { policyForm, type FormField } from './policy-form.js';
 import type { Change, ExtensionDetail, ExtensionSummary, Page, Usage } from './types.js';
 
 /** Extensions: every extension with an entry or a lock, its mode, lock, today's use against its budget. */
@@ -56,7 +56,8 @@ export async function extensionsPage(main: HTMLElement): Promise<void> {
 export async function extensionPage(main: HTMLElement, ext: string): Promise<void> {
   const { body: d } = await api<ExtensionDetail>(`/extensions/${encodeURIComponent(ext)}`);
   const [usage, history] = await Promise.all([get<Usage>(`/usage/${encodeURIComponent(ext)}`), get<Page<Change>>(`/extensions/${encodeURIComponent(ext)}/history?limit=50`)]);
-  const form = policyForm(d.overrides, d.effective);
+  // The common fields of a policy, as the checks declare them; the rest is edited in the raw JSON.
+  const form = policyForm(d.overrides, d.effective, (await get<{ form: FormField[] }>('/checks')).form);
   const saved = status();
   const save = async (event: Event): Promise<void> => {
     event.preventDefault();

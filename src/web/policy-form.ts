@@ -2,26 +2,17 @@ import type { FieldProblem } from './api.js';
 import { h } from './dom.js';
 import type { Json, JsonObject } from './types.js';
 
+/** A field of the form as GET /checks gives it: the registry's fields, each with the input its schema calls for. */
+export interface FormField {
+  path: string;
+  label: string;
+  input: 'list' | 'number' | 'text' | 'choice';
+  options?: string[];
+}
+
 type Kind = 'list' | 'number' | 'text' | { options: string[] };
 
-/** The common fields of a policy; the rest is edited in the raw JSON. Paths are JSON pointers, as the API's errors name them. */
-const FIELDS: Array<{ path: string; label: string; kind: Kind }> = [
-  { path: '/mode', label: 'Mode', kind: { options: ['enforce', 'shadow'] } },
-  { path: '/destinations/allowCountries', label: 'Allowed destination countries', kind: 'list' },
-  { path: '/destinations/denyCountries', label: 'Denied destination countries', kind: 'list' },
-  { path: '/geofence/allowCidrs', label: 'Allowed source networks (CIDR)', kind: 'list' },
-  { path: '/geofence/allowCountries', label: 'Allowed source countries', kind: 'list' },
-  { path: '/schedule/appliesTo', label: 'Schedule applies to', kind: { options: ['none', 'international', 'all'] } },
-  { path: '/schedule/timezone', label: 'Schedule time zone', kind: 'text' },
-  { path: '/voicemailCallout', label: 'Voicemail call-out', kind: { options: ['deny', 'domestic', 'allow'] } },
-  { path: '/budget/dailySpend', label: 'Daily spend limit', kind: 'number' },
-  { path: '/budget/monthlySpend', label: 'Monthly spend limit', kind: 'number' },
-  { path: '/budget/dailyMinutes', label: 'Daily minutes', kind: 'number' },
-  { path: '/budget/maxConcurrent', label: 'Concurrent calls', kind: 'number' },
-  { path: '/velocity/maxAttemptsPerMinute', label: 'Attempts a minute', kind: 'number' },
-  { path: '/velocity/maxInternationalPerHour', label: 'International calls an hour', kind: 'number' },
-  { path: '/velocity/maxDeniedPerHour', label: 'Denied calls an hour', kind: 'number' },
-];
+const kindOf = (field: FormField): Kind => (field.input === 'choice' ? { options: field.options ?? [] } : field.input);
 
 const RAW = '/';
 
@@ -74,7 +65,8 @@ export interface PolicyForm {
 }
 
 /** A form for an extension's overrides: empty fields inherit (the placeholder shows the value in effect). */
-export function policyForm(overrides: JsonObject, effective: JsonObject): PolicyForm {
+export function policyForm(overrides: JsonObject, effective: JsonObject, form: FormField[]): PolicyForm {
+  const fieldList = form.map((field) => ({ path: field.path, label: field.label, kind: kindOf(field) }));
   const inputs = new Map<string, HTMLInputElement | HTMLSelectElement>();
   const errors = new Map<string, HTMLElement>();
   const idOf = (path: string): string => `policy${path.replace(/\//g, '-')}`;
@@ -86,7 +78,7 @@ export function policyForm(overrides: JsonObject, effective: JsonObject): Policy
   const raw = h('textarea', { id: idOf(RAW), rows: 12, spellcheck: 'false', 'aria-describedby': `${idOf(RAW)}-error ${idOf(RAW)}-help` }) as HTMLTextAreaElement;
   raw.value = JSON.stringify(overrides, null, 2);
 
-  const fields = FIELDS.map(({ path, label, kind }) => {
+  const fields = fieldList.map(({ path, label, kind }) => {
     const inherited = show(at(effective, path), kind);
     const current = show(at(overrides, path), kind);
     let input: HTMLInputElement | HTMLSelectElement;
@@ -112,7 +104,7 @@ export function policyForm(overrides: JsonObject, effective: JsonObject): Policy
   raw.addEventListener('change', () => {
     try {
       const doc = JSON.parse(raw.value) as JsonObject;
-      for (const { path, kind } of FIELDS) (inputs.get(path) as HTMLInputElement).value = show(at(doc, path), kind);
+      for (const { path, kind } of fieldList) (inputs.get(path) as HTMLInputElement).value = show(at(doc, path), kind);
     } catch {
       // Shown on save.
     }
@@ -120,7 +112,7 @@ export function policyForm(overrides: JsonObject, effective: JsonObject): Policy
 
   const applied = (): JsonObject => {
     const doc = JSON.parse(raw.value || '{}') as JsonObject;
-    for (const { path, kind } of FIELDS) put(doc, path, read((inputs.get(path) as HTMLInputElement).value, kind));
+    for (const { path, kind } of fieldList) put(doc, path, read((inputs.get(path) as HTMLInputElement).value, kind));
     return doc;
   };
 
@@ -154,7 +146,7 @@ export function policyForm(overrides: JsonObject, effective: JsonObject): Policy
       }
       for (const problem of problems) {
         // The field of the form that holds the value at fault, else the raw JSON.
-        const path = FIELDS.map((f) => f.path).find((p) => problem.field === p || problem.field.startsWith(`${p}/`)) ?? RAW;
+        const path = fieldList.map((f) => f.path).find((p) => problem.field === p || problem.field.startsWith(`${p}/`)) ?? RAW;
         const slot = errors.get(path) as HTMLElement;
         slot.textContent = [slot.textContent, path === RAW ? `${problem.field}: ${problem.message}` : problem.message].filter(Boolean).join('; ');
         (path === RAW ? raw : inputs.get(path))?.setAttribute('aria-invalid', 'true');

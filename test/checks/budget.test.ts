@@ -28,6 +28,7 @@ function ctx(e164: string, usage: Partial<UsageSnapshot> = {}): CheckContext {
     extension: { known: true, locked: false, lockReason: null },
     usage: { ...EMPTY_USAGE, ...usage },
     homeCountry: 'US',
+    standing: null,
   };
 }
 

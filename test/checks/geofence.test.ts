@@ -20,6 +20,7 @@ function callFrom(source: string): CheckContext {
     extension: { known: true, locked: false, lockReason: null },
     usage: EMPTY_USAGE,
     homeCountry: 'US',
+    standing: null,
   };
 }
 

@@ -26,6 +26,7 @@ function callAt(iso: string, number: NormalizedNumber = LONDON_LANDLINE): CheckC
     extension: { known: true, locked: false, lockReason: null },
     usage: EMPTY_USAGE,
     homeCountry: 'US',
+    standing: null,
   };
 }
 

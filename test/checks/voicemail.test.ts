@@ -19,6 +19,7 @@ function call(number: NormalizedNumber, origin: Origin = 'voicemail'): CheckCont
     extension: { known: true, locked: false, lockReason: null },
     usage: EMPTY_USAGE,
     homeCountry: 'US',
+    standing: null,
   };
 }
 

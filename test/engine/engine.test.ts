@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CHECK_NAMES } from '../../src/engine/checks/registry.js';
 import { compilePolicy, type EngineEnv } from '../../src/engine/engine.js';
 import { EMPTY_USAGE } from '../../src/domain/usage.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
@@ -45,19 +46,8 @@ describe('the decision engine on the secure defaults of a US site', () => {
     expect(d).toMatchObject({ result: 'ALLOW', reason: 'allowed', e164: '+12125550123', country: 'US', policyVersion: 7 });
     expect(d.limitMs).toBe(3_600_000);
     expect(d.message).toBe('Call to United States allowed, limit 60 min');
-    expect(d.checks.map((c) => c.name)).toEqual([
-      'emergency',
-      'extension',
-      'velocity',
-      'novelty',
-      'number',
-      'destination',
-      'voicemail',
-      'schedule',
-      'geofence',
-      'budget',
-      'circuit_breaker',
-    ]);
+    // The registry's order (test/engine/registry.test.ts holds it to the README's).
+    expect(d.checks.map((c) => c.name)).toEqual(CHECK_NAMES);
     expect(d.checks.filter((c) => c.outcome === 'fail')).toEqual([]);
   });
 

@@ -11,5 +11,6 @@ export function callTo(dialled: string, homeCountry = 'US', accessPrefix = ''): 
     extension: { known: true, locked: false, lockReason: null },
     usage: EMPTY_USAGE,
     homeCountry,
+    standing: null,
   };
 }

@@ -1,14 +1,38 @@
-import type { Policy } from '../../policy/schema.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { MAX_AMOUNT, MAX_CALL_SECONDS, MAX_CONCURRENT_CALLS, MAX_DAILY_MINUTES } from '../../bounds.js';
 import { affordableSeconds, costMicros, fromMicros, toMicros, type RateTable } from '../../rates/rate-table.js';
-import type { CheckOutcome, Grant, ReasonCode } from '../../domain/decision.js';
-import { fail, pass, skip, type CheckContext } from './check.js';
+import type { Grant, ReasonCode } from '../../domain/decision.js';
+import type { FieldProblem } from '../../errors.js';
+import { asObject, currencyProblem, pointer, stringProblem } from '../../policy/fields.js';
+import { Limit } from '../../policy/section-types.js';
+import { defineCheck, fail, pass, skip, type BudgetCheck, type BudgetOutcome, type PolicySection } from './check.js';
 
-export interface BudgetOutcome {
-  outcome: CheckOutcome;
-  grant: Grant | null;
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    budget: true;
+  }
+  interface ReasonCodes {
+    budget_concurrency: true;
+    budget_daily_spend: true;
+    budget_monthly_spend: true;
+    budget_daily_minutes: true;
+  }
 }
 
-export type BudgetCheck = (ctx: CheckContext) => BudgetOutcome;
+export const BudgetSchema = Type.Object(
+  {
+    currency: Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217 code of the budgets and of the rate table ("USD")' }),
+    dailySpend: Limit(MAX_AMOUNT, 'spend per day'),
+    monthlySpend: Limit(MAX_AMOUNT, 'spend per calendar month'),
+    dailyMinutes: Limit(MAX_DAILY_MINUTES, 'call minutes per day'),
+    maxConcurrent: Type.Union([Type.Integer({ minimum: 0, maximum: MAX_CONCURRENT_CALLS }), Type.Null()], { description: 'simultaneous calls; null means no limit' }),
+    maxCallSeconds: Type.Integer({ minimum: 1, maximum: MAX_CALL_SECONDS, description: 'longest single call' }),
+    minCallSeconds: Type.Integer({ minimum: 1, maximum: MAX_CALL_SECONDS, description: 'a call whose budget allows less than this is denied' }),
+  },
+  { additionalProperties: false },
+);
+
+type Budget = Static<typeof BudgetSchema>;
 
 interface Bound {
   seconds: number;
@@ -20,7 +44,7 @@ interface Bound {
  * Concurrency, spend and minutes, and the longest call the remaining budgets allow at the
  * destination's rate. The grant is what the store reserves, so a budget holds mid-call.
  */
-export function compileBudget(budget: Policy['budget'], rates: RateTable): BudgetCheck {
+export function compileBudget(budget: Budget, rates: RateTable): BudgetCheck {
   const daily = budget.dailySpend === null ? null : toMicros(budget.dailySpend);
   const monthly = budget.monthlySpend === null ? null : toMicros(budget.monthlySpend);
   const dailySeconds = budget.dailyMinutes === null ? null : Math.floor(budget.dailyMinutes * 60);
@@ -70,3 +94,79 @@ export function compileBudget(budget: Policy['budget'], rates: RateTable): Budge
 function money(micros: number, currency: string): string {
   return `${fromMicros(micros).toFixed(2)} ${currency}`;
 }
+
+/**
+ * The home currency only where its unit is within about a factor two of the dollar: the
+ * default amounts (25 a day, 300 a month) stay sensible. Elsewhere (25 JPY or 25 INR would deny
+ * nearly every call) they stay dollars until an admin sets a currency that matches the rates.
+ */
+const CURRENCY_BY_COUNTRY: Readonly<Record<string, string>> = {
+  US: 'USD',
+  CA: 'CAD',
+  GB: 'GBP',
+  CH: 'CHF',
+  AU: 'AUD',
+  NZ: 'NZD',
+  ...Object.fromEntries(
+    ['AT', 'BE', 'CY', 'DE', 'EE', 'ES', 'FI', 'FR', 'GR', 'HR', 'IE', 'IT', 'LT', 'LU', 'LV', 'MT', 'NL', 'PT', 'SI', 'SK'].map(
+      (country) => [country, 'EUR'],
+    ),
+  ),
+};
+
+const LIMITS = ['dailySpend', 'monthlySpend', 'dailyMinutes', 'maxConcurrent'] as const;
+
+function budgetProblems(value: unknown, path: string): FieldProblem[] {
+  const budget = asObject(value);
+  if (!budget) return [];
+  const problems = stringProblem(budget.currency, pointer(path, 'currency'), currencyProblem);
+  for (const key of LIMITS) {
+    const limit = budget[key];
+    if (typeof limit === 'number' && limit < 0) {
+      problems.push({ field: pointer(path, key), message: `must not be negative, got ${limit} (null means no limit)` });
+    }
+  }
+  const { minCallSeconds: min, maxCallSeconds: max } = budget;
+  if (typeof min === 'number' && typeof max === 'number' && min > max) {
+    problems.push({
+      field: pointer(path, 'minCallSeconds'),
+      message: `minCallSeconds (${min}) is more than maxCallSeconds (${max}): every call would be denied`,
+    });
+  }
+  return problems;
+}
+
+export const BUDGET_SECTION: PolicySection<typeof BudgetSchema, 'budget'> = {
+  key: 'budget',
+  schema: BudgetSchema,
+  /** 25 a day, 300 a month, 600 minutes a day, two calls at once, one hour per call; a call that could not last 30 s is refused. */
+  defaults: (site) => ({
+    currency: CURRENCY_BY_COUNTRY[site.homeCountry] ?? 'USD',
+    dailySpend: 25,
+    monthlySpend: 300,
+    dailyMinutes: 600,
+    maxConcurrent: 2,
+    maxCallSeconds: 3600,
+    minCallSeconds: 30,
+  }),
+  problems: budgetProblems,
+};
+
+export const budget = defineCheck({
+  name: 'budget',
+  kind: 'price',
+  reasons: {
+    budget_concurrency: 'too many calls at once',
+    budget_daily_spend: 'the daily spend budget is used up',
+    budget_monthly_spend: 'the monthly spend budget is used up',
+    budget_daily_minutes: 'the daily minutes are used up',
+  },
+  section: BUDGET_SECTION,
+  form: [
+    { path: '/budget/dailySpend', label: 'Daily spend limit' },
+    { path: '/budget/monthlySpend', label: 'Monthly spend limit' },
+    { path: '/budget/dailyMinutes', label: 'Daily minutes' },
+    { path: '/budget/maxConcurrent', label: 'Concurrent calls' },
+  ],
+  compile: ({ section, env }) => compileBudget(section, env.rates),
+});

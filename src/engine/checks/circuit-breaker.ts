@@ -1,21 +1,17 @@
 import { fromMicros } from '../../rates/rate-table.js';
-import type { CheckOutcome, Grant } from '../../domain/decision.js';
+import type { CheckOutcome } from '../../domain/decision.js';
 import type { FraudFinding } from '../../domain/fraud.js';
 import { WINDOW_MS } from '../../domain/windows.js';
-import { fail, pass, skip, type CheckContext } from './check.js';
+import { BUDGET_SECTION } from './budget.js';
+import { defineCheck, fail, pass, skip, type BrakeCheck, type BrakeResult } from './check.js';
 
-export interface BreakerResult {
-  outcome: CheckOutcome;
-  findings: FraudFinding[];
-  /** This call opens the breaker. */
-  trip: boolean;
-}
-
-export interface CircuitBreakerCheck {
-  /** The breaker is open and the call goes abroad: it will be denied whatever else passes. */
-  isOpen(ctx: CheckContext): boolean;
-  /** `grant` is what the call would reserve if placed, null if it is not placed. */
-  check(ctx: CheckContext, grant: Grant | null): BreakerResult;
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    circuit_breaker: true;
+  }
+  interface ReasonCodes {
+    velocity_exceeded: true;
+  }
 }
 
 /**
@@ -24,9 +20,9 @@ export interface CircuitBreakerCheck {
  * that would cross it is denied and the breaker opens. International calls then stay denied for
  * everyone until an admin resets it; domestic and emergency calls go on.
  */
-export function compileCircuitBreaker(currency: string): CircuitBreakerCheck {
+export function compileCircuitBreaker(currency: string): BrakeCheck {
   const money = (micros: number): string => `${fromMicros(micros).toFixed(2)} ${currency}`;
-  const result = (outcome: CheckOutcome, findings: FraudFinding[] = [], trip = false): BreakerResult => ({ outcome, findings, trip });
+  const result = (outcome: CheckOutcome, findings: FraudFinding[] = [], trip = false): BrakeResult => ({ outcome, findings, trip });
 
   return {
     isOpen: (ctx) => ctx.number.international && ctx.usage.breaker?.open === true,
@@ -49,3 +45,13 @@ export function compileCircuitBreaker(currency: string): CircuitBreakerCheck {
     },
   };
 }
+
+export const circuitBreaker = defineCheck({
+  name: 'circuit_breaker',
+  kind: 'brake',
+  reasons: { velocity_exceeded: 'too many calls in a short time' },
+  // It reads the budget's currency, for its messages.
+  section: BUDGET_SECTION,
+  storeReads: () => ({ breaker: true }),
+  compile: ({ section }) => compileCircuitBreaker(section.currency),
+});

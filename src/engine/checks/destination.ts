@@ -1,9 +1,36 @@
 import { compileHighRisk, type HighRiskList } from '../../numbers/high-risk.js';
 import { normalizePrefix } from '../../numbers/normalize.js';
 import { PrefixMatcher } from '../../numbers/prefix-matcher.js';
-import type { Policy } from '../../policy/schema.js';
+import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError, type FieldProblem } from '../../errors.js';
-import { fail, pass, skip, type Check } from './check.js';
+import { anyCountry, asObject, e164PrefixProblem, listProblems, numberTypeProblem, oneCountry, pointer } from '../../policy/fields.js';
+import { Strings } from '../../policy/section-types.js';
+import { defineCheck, fail, pass, skip, type Check } from './check.js';
+
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    destination: true;
+  }
+  interface ReasonCodes {
+    destination_country_denied: true;
+    destination_type_denied: true;
+    destination_high_risk: true;
+    destination_prefix_blocked: true;
+  }
+}
+
+export const DestinationsSchema = Type.Object(
+  {
+    allowCountries: Strings('ISO 3166 alpha-2 codes a call may go to; "*" allows any country'),
+    denyCountries: Strings('ISO 3166 alpha-2 codes always denied, even if allowed above'),
+    denyTypes: Strings('number types denied (PREMIUM_RATE, SHARED_COST, SATELLITE, INTERNATIONAL_NETWORK, …)'),
+    allowHighRisk: Type.Boolean({ description: 'allow destinations on the high-risk list' }),
+    blockedPrefixes: Strings('E.164 prefixes always denied for this policy ("+88213")'),
+  },
+  { additionalProperties: false },
+);
+
+type Destinations = Static<typeof DestinationsSchema>;
 
 export interface DestinationLists {
   /** The site-wide high-risk list (built-in unless the site replaced it). */
@@ -26,7 +53,7 @@ type BlockedBy = 'policy' | 'site-wide list';
  * let it through only `"*"` allows it, denied as `destination_type_denied` otherwise. A
  * country reason would tell the admin to allow a country that does not exist.
  */
-export function compileDestinationCheck(destinations: Policy['destinations'], lists: DestinationLists): Check {
+export function compileDestinationCheck(destinations: Destinations, lists: DestinationLists): Check {
   const blocked = compileBlockedPrefixes(destinations.blockedPrefixes, lists.blockedPrefixes);
   const allowAny = destinations.allowCountries.includes('*');
   const allowed = upperSet(destinations.allowCountries);
@@ -77,3 +104,47 @@ function compileBlockedPrefixes(policy: readonly string[], site: readonly string
 function upperSet(values: readonly string[]): ReadonlySet<string> {
   return new Set(values.map((v) => v.trim().toUpperCase()));
 }
+
+export const destination = defineCheck({
+  name: 'destination',
+  kind: 'policy',
+  reasons: {
+    destination_country_denied: 'the destination country is not allowed',
+    destination_type_denied: 'this type of number is not allowed',
+    destination_high_risk: 'the destination is on the high-risk list',
+    destination_prefix_blocked: 'the number is blocked',
+  },
+  section: {
+    key: 'destinations',
+    schema: DestinationsSchema,
+    /**
+     * The home country only. Countries are ISO codes, so in the North American plan the other +1
+     * countries (Jamaica "JM", Dominican Republic "DO", …, the classic fraud targets) are not the
+     * home country and are denied like any other foreign country. Premium-rate, shared-cost,
+     * satellite and international-network numbers are denied even at home, and so is the
+     * high-risk list.
+     */
+    defaults: (site) => ({
+      allowCountries: [site.homeCountry],
+      denyCountries: [],
+      denyTypes: ['PREMIUM_RATE', 'SHARED_COST', 'SATELLITE', 'INTERNATIONAL_NETWORK'],
+      allowHighRisk: false,
+      blockedPrefixes: [],
+    }),
+    problems(value, path) {
+      const destinations = asObject(value);
+      if (!destinations) return [];
+      return [
+        ...listProblems(destinations.allowCountries, pointer(path, 'allowCountries'), anyCountry),
+        ...listProblems(destinations.denyCountries, pointer(path, 'denyCountries'), oneCountry),
+        ...listProblems(destinations.denyTypes, pointer(path, 'denyTypes'), numberTypeProblem),
+        ...listProblems(destinations.blockedPrefixes, pointer(path, 'blockedPrefixes'), (prefix) => e164PrefixProblem(prefix)),
+      ];
+    },
+  },
+  form: [
+    { path: '/destinations/allowCountries', label: 'Allowed destination countries' },
+    { path: '/destinations/denyCountries', label: 'Denied destination countries' },
+  ],
+  compile: ({ section, env }) => compileDestinationCheck(section, { highRisk: env.highRisk, blockedPrefixes: env.blockedPrefixes }),
+});

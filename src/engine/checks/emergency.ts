@@ -1,5 +1,14 @@
 import { emergencyNumbers } from '../../numbers/emergency.js';
-import { pass, skip, type Check } from './check.js';
+import { defineCheck, pass, skip, type Check } from './check.js';
+
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    emergency: true;
+  }
+  interface ReasonCodes {
+    emergency: true;
+  }
+}
 
 /**
  * Passes when the number dialled (access prefix stripped) is an emergency number of the home
@@ -12,3 +21,12 @@ export function compileEmergencyCheck(homeCountry: string): Check {
     return numbers.has(digits) ? pass('emergency', `emergency number ${digits}`) : skip('emergency', 'not an emergency number');
   };
 }
+
+export const emergency = defineCheck({
+  name: 'emergency',
+  kind: 'override',
+  // Never a denial: the call is allowed with this reason.
+  reasons: { emergency: 'an emergency number is always allowed' },
+  section: null,
+  compile: ({ env }) => compileEmergencyCheck(env.homeCountry),
+});

@@ -1,4 +1,15 @@
-import { fail, pass, type Check } from './check.js';
+import { defineCheck, fail, pass, type Check } from './check.js';
+
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    extension: true;
+  }
+  interface ReasonCodes {
+    extension_unknown: true;
+    extension_disabled: true;
+    extension_locked: true;
+  }
+}
 
 /** Unknown, disabled and locked extensions; the site decides whether unknown ones follow the defaults. */
 export function compileExtensionCheck(enabled: boolean, denyUnknownExtensions: boolean): Check {
@@ -15,3 +26,15 @@ export function compileExtensionCheck(enabled: boolean, denyUnknownExtensions: b
     return pass('extension', `extension ${request.extension} (${how})`);
   };
 }
+
+export const extension = defineCheck({
+  name: 'extension',
+  kind: 'gate',
+  reasons: {
+    extension_unknown: 'the extension is not configured',
+    extension_disabled: 'the extension is disabled',
+    extension_locked: 'the extension is locked',
+  },
+  section: null,
+  compile: ({ policy, env }) => compileExtensionCheck(policy.enabled, env.denyUnknownExtensions),
+});

@@ -2,11 +2,52 @@ import { ValidationError, type FieldProblem } from '../../errors.js';
 import type { GeoIp } from '../../geo/geoip.js';
 import { parseSource } from '../../geo/source.js';
 import { compileNetworks, parseAddress, parseNetwork, type Network, type NetworkList } from '../../net/address.js';
-import type { Policy } from '../../policy/schema.js';
+import { Type, type Static } from '@sinclair/typebox';
 import type { SourceInfo } from '../../domain/decision.js';
-import { fail, pass, type Check } from './check.js';
+import { anyCountry, asObject, cidrProblem, listProblems, pointer } from '../../policy/fields.js';
+import { Strings } from '../../policy/section-types.js';
+import { defineCheck, fail, pass, type Check } from './check.js';
 
-type Geofence = Policy['geofence'];
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    geofence: true;
+  }
+  interface ReasonCodes {
+    source_not_allowed: true;
+    source_country_denied: true;
+    source_unknown: true;
+  }
+}
+
+export const GeofenceSchema = Type.Object(
+  {
+    allowCidrs: Strings('source networks always allowed (IPv4 and IPv6 CIDR or single address)'),
+    allowCountries: Strings('GeoIP countries a source may be in; "*" allows any'),
+    unknownSource: Type.Union([Type.Literal('deny'), Type.Literal('allow')], {
+      description: 'what an empty or unparsable source address gets',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+type Geofence = Static<typeof GeofenceSchema>;
+
+/**
+ * Sources that are always allowed: loopback, RFC 1918, IPv6 unique-local and link-local, i.e.
+ * phones on the PBX's own networks. 100.64.0.0/10 (carrier-grade NAT, also Tailscale) is left
+ * out on purpose: a cloud PBX shares that range with every other customer of its provider, so a
+ * site that runs phones over it adds it knowingly. A NAT router that rewrites inbound sources to
+ * its LAN address makes every caller look private: such a site must remove these ranges.
+ */
+const LOCAL_NETWORKS = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+] as const;
 
 /** The source of one request, resolved once by the engine: every check and the audit share it. */
 export function resolveSource(source: string, geoip: GeoIp): SourceInfo {
@@ -57,3 +98,32 @@ export function compileGeofence(geofence: Geofence): Check {
     return fail('geofence', 'source_country_denied', `${ip} is in ${country}, not an allowed source country`);
   };
 }
+
+export const geofence = defineCheck({
+  name: 'geofence',
+  kind: 'policy',
+  reasons: {
+    source_not_allowed: 'the phone is not on an allowed network',
+    source_country_denied: 'the phone is in a country that is not allowed',
+    source_unknown: 'the phone address is unknown',
+  },
+  section: {
+    key: 'geofence',
+    schema: GeofenceSchema,
+    /** The PBX's own networks, or a source GeoIP places in the home country; an empty or unparsable source is denied. */
+    defaults: (site) => ({ allowCidrs: [...LOCAL_NETWORKS], allowCountries: [site.homeCountry], unknownSource: 'deny' as const }),
+    problems(value, path) {
+      const geofence = asObject(value);
+      if (!geofence) return [];
+      return [
+        ...listProblems(geofence.allowCidrs, pointer(path, 'allowCidrs'), cidrProblem),
+        ...listProblems(geofence.allowCountries, pointer(path, 'allowCountries'), anyCountry),
+      ];
+    },
+  },
+  form: [
+    { path: '/geofence/allowCidrs', label: 'Allowed source networks (CIDR)' },
+    { path: '/geofence/allowCountries', label: 'Allowed source countries' },
+  ],
+  compile: ({ section }) => compileGeofence(section),
+});

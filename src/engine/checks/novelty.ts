@@ -1,7 +1,18 @@
-import type { Policy } from '../../policy/schema.js';
-import { fail, pass, skip, type CheckContext } from './check.js';
+import { defineCheck, fail, pass, skip, type AttemptFacts, type CheckContext, type FraudCheckResult } from './check.js';
 import { DAY_MS, WINDOW_MS } from '../../domain/windows.js';
-import type { AttemptFacts, FraudCheckResult } from './velocity.js';
+import { VELOCITY_SECTION, type Velocity } from './velocity.js';
+
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    novelty: true;
+  }
+  interface ReasonCodes {
+    velocity_exceeded: true;
+  }
+}
+
+/** ISO 3166-1 has fewer codes than this: new countries in an hour never count past it. */
+const COUNTRY_CODES = 300;
 
 export interface NoveltyResult extends FraudCheckResult {
   /** This call is the extension's first to its country in noveltyDays. */
@@ -15,7 +26,7 @@ export type NoveltyCheck = (ctx: CheckContext, facts: AttemptFacts) => NoveltyRe
  * alert); more than `maxNewCountriesPerHour` such countries in any hour is a breach. The home
  * country is never new: a fresh install would flag every extension's first call.
  */
-export function compileNovelty(velocity: Policy['velocity']): NoveltyCheck {
+export function compileNovelty(velocity: Velocity): NoveltyCheck {
   const { noveltyDays: days, maxNewCountriesPerHour: max } = velocity;
   const none = (outcome: NoveltyResult['outcome']): NoveltyResult => ({ outcome, findings: [], counts: {}, novel: false });
 
@@ -49,3 +60,16 @@ export function compileNovelty(velocity: Policy['velocity']): NoveltyCheck {
     ]);
   };
 }
+
+export const novelty = defineCheck({
+  name: 'novelty',
+  kind: 'fraud',
+  reasons: { velocity_exceeded: 'too many calls in a short time' },
+  section: VELOCITY_SECTION,
+  storeReads: ({ noveltyDays, maxNewCountriesPerHour }) => ({
+    noveltyMs: noveltyDays === null ? null : noveltyDays * DAY_MS,
+    // Without a limit the count is still reported, and a country list bounds it.
+    caps: { newCountriesPerHour: noveltyDays === null ? null : (maxNewCountriesPerHour ?? COUNTRY_CODES) },
+  }),
+  compile: ({ section }) => ({ evaluate: compileNovelty(section), locksOnBreach: section.lockOnBreach }),
+});

@@ -1,9 +1,45 @@
+import { Type, type Static } from '@sinclair/typebox';
 import { ValidationError, type FieldProblem } from '../../errors.js';
-import { isValidTimezone, MINUTES_PER_DAY, windowMinutes } from '../../policy/clock.js';
-import { DAYS, type Policy, type PolicyWindow } from '../../policy/schema.js';
-import { fail, pass, skip, type Check } from './check.js';
+import { isValidTimezone, MINUTES_PER_DAY, windowMinutes, windowProblem } from '../../policy/clock.js';
+import { asObject, clockProblem, pointer, stringProblem, timezoneProblem } from '../../policy/fields.js';
+import { defineCheck, fail, pass, skip, type Check } from './check.js';
 
-type Schedule = Policy['schedule'];
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    schedule: true;
+  }
+  interface ReasonCodes {
+    outside_schedule: true;
+  }
+}
+
+export const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+
+export const WindowSchema = Type.Object(
+  {
+    days: Type.Array(Type.Union(DAYS.map((d) => Type.Literal(d))), { minItems: 1 }),
+    from: Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, local time of the policy timezone' }),
+    to: Type.String({
+      pattern: '^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$',
+      description: 'HH:MM; 24:00 is the end of the day; a window may cross midnight (22:00 to 06:00)',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const ScheduleSchema = Type.Object(
+  {
+    timezone: Type.String({ description: 'IANA time zone of the windows and of the budget day and month' }),
+    appliesTo: Type.Union([Type.Literal('all'), Type.Literal('international'), Type.Literal('none')], {
+      description: 'which calls must fall inside a window',
+    }),
+    windows: Type.Array(WindowSchema),
+  },
+  { additionalProperties: false },
+);
+
+export type PolicyWindow = Static<typeof WindowSchema>;
+type Schedule = Static<typeof ScheduleSchema>;
 
 /** A stretch of one local day, [start, end) in minutes, and the window it comes from. */
 interface DayRange {
@@ -97,3 +133,41 @@ export function compileSchedule(schedule: Schedule): Check {
       : fail('schedule', 'outside_schedule', `${now} is outside every window`);
   };
 }
+
+function windowProblems(window: Record<string, unknown> | null, path: string): FieldProblem[] {
+  if (!window) return [];
+  const { from, to } = window;
+  const problems = [
+    ...stringProblem(from, pointer(path, 'from'), (text) => clockProblem(text, false)),
+    ...stringProblem(to, pointer(path, 'to'), (text) => clockProblem(text, true)),
+  ];
+  if (problems.length > 0 || typeof from !== 'string' || typeof to !== 'string') return problems;
+  const message = windowProblem({ from, to });
+  return message === null ? [] : [{ field: path, message }];
+}
+
+export const schedule = defineCheck({
+  name: 'schedule',
+  kind: 'policy',
+  reasons: { outside_schedule: 'outside the allowed hours' },
+  section: {
+    key: 'schedule',
+    schema: ScheduleSchema,
+    /** No time restriction until an admin writes windows and chooses which calls they apply to. */
+    defaults: (site) => ({ timezone: site.timezone, appliesTo: 'none' as const, windows: [] }),
+    problems(value, path) {
+      const schedule = asObject(value);
+      if (!schedule) return [];
+      const windows = Array.isArray(schedule.windows) ? schedule.windows : [];
+      return [
+        ...stringProblem(schedule.timezone, pointer(path, 'timezone'), timezoneProblem),
+        ...windows.flatMap((window, i) => windowProblems(asObject(window), pointer(path, 'windows', i))),
+      ];
+    },
+  },
+  form: [
+    { path: '/schedule/appliesTo', label: 'Schedule applies to' },
+    { path: '/schedule/timezone', label: 'Schedule time zone' },
+  ],
+  compile: ({ section }) => compileSchedule(section),
+});

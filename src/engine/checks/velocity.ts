@@ -1,26 +1,65 @@
-import type { Policy } from '../../policy/schema.js';
-import type { CheckOutcome } from '../../domain/decision.js';
+import { Type, type Static } from '@sinclair/typebox';
+import { MAX_NOVELTY_DAYS, MAX_WINDOW_COUNT } from '../../bounds.js';
 import type { FraudCounter, FraudFinding } from '../../domain/fraud.js';
 import type { VelocityCounts } from '../../domain/usage.js';
 import { WINDOW_MS } from '../../domain/windows.js';
-import { fail, pass, skip, type CheckContext } from './check.js';
+import { defineCheck, fail, pass, skip, type AttemptFacts, type CheckContext, type FraudCheck, type PolicySection } from './check.js';
 
-/** What the engine knows of the attempt when the fraud checks run: they count only what it changes. */
-export interface AttemptFacts {
-  /** Every other check lets the call through: it would be one more call placed. */
-  wouldPlace: boolean;
-  /** A policy check (number, destination, voicemail, schedule, geofence) denies it. */
-  policyDenied: boolean;
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    velocity: true;
+  }
+  interface ReasonCodes {
+    velocity_exceeded: true;
+  }
 }
 
-export interface FraudCheckResult {
-  outcome: CheckOutcome;
-  findings: FraudFinding[];
-  /** Each counter with this attempt's effect, by counter name. */
-  counts: Record<string, number>;
-}
+const Count = (description: string) =>
+  Type.Union([Type.Integer({ minimum: 1, maximum: MAX_WINDOW_COUNT }), Type.Null()], { description: `${description}, in any sliding window; null means no limit` });
 
-export type VelocityCheck = (ctx: CheckContext, facts: AttemptFacts) => FraudCheckResult;
+export const VelocitySchema = Type.Object(
+  {
+    maxAttemptsPerMinute: Count('calls placed in 60 s'),
+    maxInternationalPerHour: Count('international calls placed in an hour'),
+    maxDistinctDestinationsPerHour: Count('distinct numbers called in an hour'),
+    maxDeniedPerHour: Count('attempts denied by the policy (destination, schedule, source, voicemail, invalid number) in an hour'),
+    maxNewCountriesPerHour: Count('countries called for the first time in noveltyDays, in an hour'),
+    noveltyDays: Type.Union([Type.Integer({ minimum: 1, maximum: MAX_NOVELTY_DAYS }), Type.Null()], {
+      description: 'a call to a country not called in this many days is flagged; null turns novelty off',
+    }),
+    warnRatio: Type.Union([Type.Number({ minimum: 0.01, maximum: 1 }), Type.Null()], {
+      description: 'a counter reaching this fraction of its limit raises a warn alert; null: no warnings',
+    }),
+    lockOnBreach: Type.Boolean({ description: 'a breach also locks the extension until an admin unlocks it' }),
+  },
+  { additionalProperties: false },
+);
+
+export type Velocity = Static<typeof VelocitySchema>;
+
+/**
+ * Velocity limits that a person at a phone does not reach and a fraud run reaches within
+ * minutes. They count calls placed and attempts the policy denied, not attempts a budget refused
+ * (those cost nothing and probe nothing), so a burst of retries on a busy line never locks it. A
+ * call-centre extension raises them in its own entry.
+ */
+const DEFAULT_VELOCITY: Velocity = {
+  maxAttemptsPerMinute: 10,
+  maxInternationalPerHour: 20,
+  maxDistinctDestinationsPerHour: 30,
+  maxDeniedPerHour: 10,
+  maxNewCountriesPerHour: 3,
+  noveltyDays: 30,
+  warnRatio: 0.8,
+  lockOnBreach: true,
+};
+
+/** The velocity limits, shared by the velocity and novelty checks. */
+export const VELOCITY_SECTION: PolicySection<typeof VelocitySchema, 'velocity'> = {
+  key: 'velocity',
+  schema: VelocitySchema,
+  defaults: () => ({ ...DEFAULT_VELOCITY }),
+};
 
 interface Counter {
   counter: FraudCounter;
@@ -44,7 +83,7 @@ export function warnThreshold(limit: number, warnRatio: number | null): number |
  * when this attempt would be one more than its limit, so no window ever holds more than the
  * limit: counts are exact, not per fixed bucket, and survive a restart.
  */
-export function compileVelocity(velocity: Policy['velocity']): VelocityCheck {
+export function compileVelocity(velocity: Velocity): FraudCheck {
   const all: Counter[] = [
     {
       counter: 'attemptsPerMinute',
@@ -117,3 +156,24 @@ export function compileVelocity(velocity: Policy['velocity']): VelocityCheck {
     return { outcome: warnings.length > 0 ? { ...outcome, warn: true } : outcome, findings, counts: now };
   };
 }
+
+export const velocity = defineCheck({
+  name: 'velocity',
+  kind: 'fraud',
+  reasons: { velocity_exceeded: 'too many calls in a short time' },
+  section: VELOCITY_SECTION,
+  storeReads: (limits) => ({
+    caps: {
+      placedPerMinute: limits.maxAttemptsPerMinute,
+      internationalPerHour: limits.maxInternationalPerHour,
+      destinationsPerHour: limits.maxDistinctDestinationsPerHour,
+      deniedPerHour: limits.maxDeniedPerHour,
+    },
+  }),
+  form: [
+    { path: '/velocity/maxAttemptsPerMinute', label: 'Attempts a minute' },
+    { path: '/velocity/maxInternationalPerHour', label: 'International calls an hour' },
+    { path: '/velocity/maxDeniedPerHour', label: 'Denied calls an hour' },
+  ],
+  compile: ({ section }) => ({ evaluate: compileVelocity(section), locksOnBreach: section.lockOnBreach, thresholds: { ...section } }),
+});

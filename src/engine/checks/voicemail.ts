@@ -1,6 +1,17 @@
-import type { Policy } from '../../policy/schema.js';
+import { Type, type Static } from '@sinclair/typebox';
 import type { NumberType } from '../../domain/number.js';
-import { fail, pass, skip, type Check } from './check.js';
+import { defineCheck, fail, pass, skip, type Check } from './check.js';
+
+declare module '../../domain/decision.js' {
+  interface CheckNames {
+    voicemail: true;
+  }
+  interface ReasonCodes {
+    voicemail_callout_denied: true;
+  }
+}
+
+export const VoicemailCalloutSchema = Type.Union([Type.Literal('deny'), Type.Literal('domestic'), Type.Literal('allow')]);
 
 /** Types a voicemail call-back never needs at home, and the ones that pay the attacker. */
 const DOMESTIC_DENIED_TYPES: ReadonlySet<NumberType> = new Set<NumberType>(['PREMIUM_RATE', 'SHARED_COST']);
@@ -10,7 +21,7 @@ const DOMESTIC_DENIED_TYPES: ReadonlySet<NumberType> = new Set<NumberType>(['PRE
  * opens. `deny` refuses every such call, `domestic` allows home-country numbers that are not
  * premium or shared-cost, `allow` leaves the decision to the other checks.
  */
-export function compileVoicemail(mode: Policy['voicemailCallout']): Check {
+export function compileVoicemail(mode: Static<typeof VoicemailCalloutSchema>): Check {
   return (ctx) => {
     if (ctx.request.origin.toLowerCase() !== 'voicemail') return skip('voicemail', 'not a voicemail call-out');
     if (mode === 'allow') return pass('voicemail', 'voicemail call-out is allowed');
@@ -25,3 +36,12 @@ export function compileVoicemail(mode: Policy['voicemailCallout']): Check {
     return pass('voicemail', `voicemail call-out within ${ctx.homeCountry} is allowed`);
   };
 }
+
+export const voicemail = defineCheck({
+  name: 'voicemail',
+  kind: 'policy',
+  reasons: { voicemail_callout_denied: 'voicemail may not place this call' },
+  section: { key: 'voicemailCallout', schema: VoicemailCalloutSchema, defaults: () => 'deny' as const },
+  form: [{ path: '/voicemailCallout', label: 'Voicemail call-out' }],
+  compile: ({ section }) => compileVoicemail(section),
+});

@@ -1,6 +1,6 @@
 import { Type, type FastifyPluginAsyncTypebox, type Static } from '@fastify/type-provider-typebox';
 import { MAX_AMOUNT } from '../../bounds.js';
-import { REASON_CODES } from '../../domain/decision.js';
+import { REASON_CODES } from '../../engine/checks/registry.js';
 import type { Guard } from '../../guard/guard.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
 import { fromMicros, toMicros } from '../../rates/rate-table.js';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { Type, type Static, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { REASON_CODES } from '../../domain/decision.js';
+import { REASON_CODES } from '../../engine/checks/registry.js';
 import { ValidationError } from '../../errors.js';
 import { ExtensionNameSchema } from '../../policy/document.js';
 import type { AuditStore, DecisionFilter } from '../../store/roles/audit.js';

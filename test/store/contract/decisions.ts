@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { CHECK_NAMES } from '../../../src/engine/checks/registry.js';
 import { repoRoot } from '../../support/captures.js';
 import { call, useContractGuards, type ContractSection } from './fixture.js';
 
@@ -225,7 +226,7 @@ export const decisionContract: ContractSection = (factory) => {
         policyVersion: (await t.store.loadPolicySet()).version,
         meta: { channel: 'PJSIP/1001-00000001' },
       });
-      expect(a?.checks).toHaveLength(11);
+      expect(a?.checks).toHaveLength(CHECK_NAMES.length);
       expect(a?.latencyUs).toBeGreaterThan(0);
       expect(await t.store.getDecision(denied.callId)).toMatchObject({ result: 'DENY', reason: 'destination_country_denied', reservedMicros: null });
     });
