@@ -41,9 +41,9 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const alerts = startAlertDelivery({ ...config.alerts, store: runtime.store, logger });
     cleanups.push(() => alerts.stop());
     const intrusion = createIntrusion({
+      tracker: runtime.reputation,
       store: runtime.store,
       policy: guardIntrusionPolicies(runtime.guard),
-      geoip: runtime.geoip,
       logger,
       onTakeoverLock: () => metrics.observeTakeoverLock(),
     });

@@ -3,7 +3,7 @@ import type { SecurityEvent, SourceReputation } from '../domain/security.js';
 import type { TakeoverStore } from '../store/roles/locks.js';
 import { trustedNetworks } from './networks.js';
 import { MAX_WINDOW_MS, windowMsOf, type IntrusionPolicy } from './policy.js';
-import { ReputationTracker, type CountrySummary, type ReputationOptions, type SourceSummary, type SuccessObservation, type SuspiciousEntry } from './reputation.js';
+import type { CountrySummary, ReputationTracker, SourceSummary, SuccessObservation, SuspiciousEntry } from './reputation.js';
 import { assessTakeover, composeTakeoverEffects, describeTakeover, type TakeoverPolicy } from './takeover.js';
 
 /** Where the AMI feed and the security-log follower deliver what they parsed. */
@@ -20,11 +20,12 @@ export interface SourcesView {
   suspicious(): Promise<SuspiciousEntry[]>;
 }
 
-export interface IntrusionDeps extends Omit<ReputationOptions, 'country'> {
+export interface IntrusionDeps {
+  /** The counts: made with the runtime, since the guard reads the same tracker on the decision path. */
+  tracker: ReputationTracker;
   store: TakeoverStore;
   /** The takeover policy of account `ext` (the site default with its extension's entry), or the site's (null). */
   policy: (ext: string | null) => Promise<TakeoverPolicy>;
-  geoip: { country(address: string): string | null };
   logger: Logger;
   /** Told each lock a takeover set (dialguard_takeover_locks_total). */
   onTakeoverLock?: () => void;
@@ -57,11 +58,7 @@ export function createIntrusion(deps: IntrusionDeps): Intrusion {
   const { store, policy, logger } = deps;
   const now = deps.now ?? Date.now;
   const log = logger.child({ component: 'intrusion' });
-  const tracker = new ReputationTracker({
-    country: (address) => deps.geoip.country(address),
-    ...(deps.maxSources === undefined ? {} : { maxSources: deps.maxSources }),
-    ...(deps.learningMs === undefined ? {} : { learningMs: deps.learningMs }),
-  });
+  const { tracker } = deps;
   const handled = new Map<string, number>();
   const pending = new Set<Promise<void>>();
 

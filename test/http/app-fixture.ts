@@ -4,6 +4,7 @@ import { openGeoIp } from '../../src/geo/geoip.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
 import { createIntrusion, type Intrusion } from '../../src/intrusion/intrusion.js';
 import { guardIntrusionPolicies } from '../../src/intrusion/policy.js';
+import { ReputationTracker } from '../../src/intrusion/reputation.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { PolicyDocument } from '../../src/policy/document.js';
 import { memoryLogger, type LogRecord } from '../agi/memory-logger.js';
@@ -29,10 +30,11 @@ export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDep
   const t = await tempGuard(doc);
   const { logger, records } = memoryLogger();
   const metrics = createMetrics(t.store);
+  const geoip = openGeoIp();
   const intrusion = createIntrusion({
+    tracker: new ReputationTracker({ country: (address) => geoip.country(address) }),
     store: t.store,
     policy: guardIntrusionPolicies(t.guard),
-    geoip: openGeoIp(),
     logger,
     onTakeoverLock: () => metrics.observeTakeoverLock(),
   });
