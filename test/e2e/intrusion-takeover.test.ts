@@ -21,9 +21,14 @@ import { captureEvents, from } from '../support/security-events.js';
 
 const SECRET = 'intrusion-e2e-secret-0123456789';
 const TOKEN = 'intrusion-e2e-admin-token-0123456789';
+/** The office registers its phones from one public address, 198.51.100.7 (behind NAT). */
+const OFFICE = '198.51.100.7';
 const SITE = {
-  defaults: { budget: { dailySpend: null, monthlySpend: null, dailyMinutes: null, maxConcurrent: null } },
-  extensions: { '1001': {}, '1002': {} },
+  defaults: {
+    budget: { dailySpend: null, monthlySpend: null, dailyMinutes: null, maxConcurrent: null },
+    geofence: { allowCidrs: ['127.0.0.0/8', '192.168.0.0/16', `${OFFICE}/32`] },
+  },
+  extensions: { '1001': {}, '1002': {}, '2001': {} },
   rates: [{ prefix: '+', perMinute: 0.01, increment: 60 }],
 };
 
@@ -111,5 +116,20 @@ describe('an account taken over, end to end', () => {
     expect(receiver.received).toHaveLength(1);
     const alerts = (await (await api('/api/v1/alerts?ext=1001')).json()) as { items: Array<{ kind: string; occurrences: number }> };
     expect(alerts.items.map((a) => [a.kind, a.occurrences])).toEqual([['lock', 1]]);
+  });
+
+  it('the office: a phone with one typo, then the right secret, is never flagged nor locked, and calls', async () => {
+    const at = Date.now() - 5000;
+    const base = { service: 'PJSIP', account: '2001', address: OFFICE } as const;
+    server.intrusion.sink.accept({ ...base, kind: 'challenge_sent', at, detail: 'ChallengeSent', session: 'typo@office' });
+    server.intrusion.sink.accept({ ...base, kind: 'failed_auth', at: at + 5, detail: 'ChallengeResponseFailed', session: 'typo@office' });
+    server.intrusion.sink.accept({ ...base, kind: 'challenge_sent', at: at + 2000, detail: 'ChallengeSent', session: 'fixed@office' });
+    server.intrusion.sink.accept({ ...base, kind: 'successful_auth', at: at + 2005, detail: 'SuccessfulAuth', session: 'fixed@office' });
+    await server.intrusion.settled();
+    expect((await (await api('/api/v1/extensions/2001')).json()) as { lock: unknown }).toMatchObject({ lock: null });
+    expect(await (await api('/api/v1/sources/suspicious?format=plain')).text()).not.toContain(OFFICE);
+    const call = await authorize('2001', `${OFFICE}:5060`);
+    expect([call.DIALGUARD_RESULT, call.DIALGUARD_REASON]).toEqual(['ALLOW', 'allowed']);
+    expect(receiver.received).toHaveLength(1);
   });
 });
