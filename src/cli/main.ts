@@ -4,6 +4,7 @@ import { DialguardError } from '../errors.js';
 import { openRuntime, type Runtime } from '../runtime.js';
 import { CHECK_HELP, runCheck } from './check.js';
 import { DOCTOR_HELP, runDoctor } from './doctor.js';
+import { FORENSICS_HELP, runForensics } from './forensics.js';
 import { INIT_HELP, runInit } from './init.js';
 import { processIO, UsageError, type CommandIO } from './io.js';
 import { POLICY_HELP, runPolicy } from './policy.js';
@@ -18,6 +19,8 @@ Usage:
   dialguard serve                 run the FastAGI guard (and the admin API) on the embedded defaults
   dialguard doctor [--json]       check the configuration, the database, GeoIP, the listeners, ARI, mail, the clock
   dialguard check --ext EXT --number NUMBER [--source ADDR] [--origin ORIGIN] [--at ISO-8601] [--json]
+  dialguard forensics [--since TIME] [--until TIME] [--json] FILE…
+                                  how the PBX was broken into, from the Asterisk logs and the audit
   dialguard policy import FILE
   dialguard policy export
   dialguard token create --role auditor|admin [--name NAME]
@@ -35,6 +38,8 @@ ${INIT_HELP}
 ${DOCTOR_HELP}
 
 ${CHECK_HELP}
+
+${FORENSICS_HELP}
 
 ${POLICY_HELP}
 
@@ -77,6 +82,8 @@ export async function main(argv: string[], io: CommandIO = processIO): Promise<n
         return await runServe(config, io);
       case 'check':
         return await withRuntime(config, (runtime) => runCheck(runtime.guard, commandArgs, io));
+      case 'forensics':
+        return await runForensics(config, commandArgs, io === processIO && process.stderr.isTTY ? { ...io, progress: terminalProgress } : io);
       case 'policy':
         return await withRuntime(config, (runtime) => runPolicy({ guard: runtime.guard, policies: runtime.store }, commandArgs, io));
       case 'token':
@@ -96,6 +103,11 @@ async function withRuntime(config: Config, run: (runtime: Runtime) => number | P
   } finally {
     await runtime.close();
   }
+}
+
+/** Rewrites one stderr line in place; an empty text clears it. */
+function terminalProgress(text: string): void {
+  process.stderr.write(`\r\x1b[K${text}`);
 }
 
 function stripGlobal(argv: string[], command: string): string[] {

@@ -24,7 +24,7 @@ export interface StoreOptions {
 // Often enough to keep the WAL bounded at full load; a tick with nothing to copy costs microseconds.
 export const CHECKPOINT_INTERVAL_MS = 100;
 
-const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database);
+export const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\//i.test(database);
 
 /** The one place that knows which database is behind the roles. */
 export async function openStore(options: StoreOptions): Promise<Store> {

@@ -1,0 +1,212 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { investigate, type InvestigateOptions } from '../../src/forensics/investigate.js';
+import type { ForensicsReport } from '../../src/forensics/report.js';
+import { openGeoIp } from '../../src/geo/geoip.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/roles/index.js';
+import { loadText } from '../support/captures.js';
+import { runCli } from '../support/cli-process.js';
+import { tempGuard } from '../support/temp-db.js';
+
+/**
+ * The captured break-in (shared/asterisk/security, capture 1) moved from the lab's loopback
+ * addresses to one public /24, so that GeoIP places it: the scan from .5, the brute force on 1001
+ * from .6 and its success, the other probes from .7–.9. 127.0.0.1 (the PBX, AMI) stays.
+ */
+const ATTACK_NET = '45.95.147';
+const relocate = (text: string): string => text.replace(/127\.0\.0\.([5-9])/g, `${ATTACK_NET}.$1`);
+const geoip = openGeoIp();
+const attacker = `${ATTACK_NET}.6`;
+const TAKEOVER_AT = Date.parse('2026-12-01T22:10:07.596Z');
+
+let dir: string;
+let dbPath: string;
+let store: Store;
+let messages: string;
+let security: string;
+
+beforeAll(async () => {
+  const g = await tempGuard({ extensions: { '1001': { destinations: { allowCountries: ['*'] }, geofence: { allowCountries: ['*'] } } } } as never);
+  dir = g.dir;
+  dbPath = g.dbPath;
+  messages = join(dir, 'messages');
+  security = join(dir, 'security');
+  writeFileSync(messages, relocate(loadText('security/messages.log')));
+  writeFileSync(security, relocate(loadText('security/security.log')));
+  // The calls, through the real decision path: 1001's own call from the office before the break-in,
+  // then the intruder's from the attacking address as 1001 (one allowed and settled, one denied),
+  // and one as 1002 from the same address.
+  const calls: Array<[string, string, string, string, number | null]> = [
+    ['1001', '12125550123', '10.0.0.5:5060', '2026-12-01T21:00:00Z', 60],
+    ['1001', '011442079460000', `${attacker}:5060`, '2026-12-01T22:10:09.712Z', 60],
+    ['1001', '0115352123456', `${attacker}:5060`, '2026-12-01T22:10:10Z', null],
+    ['1002', '011442079460000', `${attacker}:5060`, '2026-12-01T22:11:00Z', null],
+  ];
+  for (const [extension, dialled, source, at, answered] of calls) {
+    const d = await g.guard.authorize({ extension, dialled, source, origin: 'phone', at: new Date(at), transport: 'agi' });
+    if (answered !== null && d.result === 'ALLOW') await g.guard.settle({ callId: d.callId, answeredSeconds: answered, dialStatus: 'ANSWER', at: new Date(Date.parse(at) + 70_000) });
+  }
+  await g.store.close();
+  store = await openStore({ database: dbPath, lockWaitMs: 5000, reservationGraceSeconds: 300 });
+});
+
+afterAll(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function run(files: string[], options: Partial<InvestigateOptions> = {}): Promise<ForensicsReport> {
+  return investigate({ files, timezone: 'UTC', countryOf: (a) => geoip.country(a), audit: store, auditNote: 'test', ...options });
+}
+
+describe('dialguard forensics on the captured break-in', () => {
+  it('names the source, the account taken over, the moment and the calls', async () => {
+    const report = await run([messages, security]);
+    expect(report.files.map((f) => [f.lines, f.events, f.ignored, f.unrecognised, f.error])).toEqual([
+      [69, 55, 14, 0, undefined],
+      [80, 80, 0, 0, undefined],
+    ]);
+    // One attempt per request, whatever number of lines and events it left in the two files.
+    expect(report.sources.map((s) => [s.address, s.attempts, s.accountsTried])).toEqual([
+      [`${ATTACK_NET}.5`, 13, 13],
+      [attacker, 4, 1],
+      [`${ATTACK_NET}.7`, 2, 2],
+      ['127.0.0.1', 2, 2],
+      [`${ATTACK_NET}.9`, 1, 1],
+      [`${ATTACK_NET}.8`, 1, 1],
+    ]);
+    const scan = report.sources[0];
+    expect(scan?.accounts).toEqual(['127', '128', '129', '1000', '1002', '1003', '1004', '1005', '1006', '1007', '1008', '1009', '1010']);
+    expect(scan?.firstSeen).toBe(Date.parse('2026-12-01T22:10:01.676Z'));
+    expect(scan?.peakPerMinute).toBe(13);
+    const brute = report.sources[1];
+    expect(brute?.country).toBe(geoip.country(attacker));
+    expect(brute?.country).not.toBeNull();
+    expect(brute?.accounts).toEqual(['1001']);
+    expect(report.networks).toEqual([
+      { network: `${ATTACK_NET}.0/24`, addresses: [`${ATTACK_NET}.5`, attacker, `${ATTACK_NET}.7`, `${ATTACK_NET}.9`, `${ATTACK_NET}.8`], attempts: 21, firstSeen: scan?.firstSeen, lastSeen: Date.parse('2026-12-01T22:10:16.185Z') },
+    ]);
+
+    expect(report.takeovers).toHaveLength(1);
+    const takeover = report.takeovers[0];
+    expect(takeover).toMatchObject({ account: '1001', service: 'PJSIP', at: TAKEOVER_AT });
+    expect(takeover?.sources.map((s) => [s.address, s.reasons, s.at])).toEqual([[attacker, ['failed_before'], TAKEOVER_AT]]);
+    expect(takeover?.sources[0]?.line.text).toContain('SecurityEvent="SuccessfulAuth"');
+
+    const after = report.calls?.byAccount[0];
+    expect(after).toMatchObject({ account: '1001', since: TAKEOVER_AT });
+    // The office call of 21:00 came before the takeover: not the attacker's.
+    expect(after?.summary).toMatchObject({ calls: 2, allowed: 1, denied: 1, destinations: { GB: 1, CU: 1 }, deniedBy: { destination_high_risk: 1 } });
+    // The money is the audit's own: what the London call reserved and what its settlement cost.
+    const london = after?.summary.sample.find((c) => c.country === 'GB');
+    const record = await store.getDecision(london?.callId ?? '');
+    const [settlement] = await store.listSettlements(london?.callId ?? '');
+    expect(record?.reservedMicros).toBeGreaterThan(0);
+    expect(settlement?.costMicros).toBeGreaterThan(0);
+    expect(after?.summary).toMatchObject({ reservedMicros: record?.reservedMicros, settledMicros: settlement?.costMicros });
+    expect(report.calls?.fromSources).toMatchObject({ calls: 3, allowed: 1, denied: 2, deniedBy: { destination_high_risk: 1, destination_country_denied: 1 } });
+    expect(report.calls?.fromSources.sample.map((c) => c.extension)).toEqual(['1002', '1001', '1001']);
+
+    const actions = report.actions.join('\n');
+    expect(actions).toContain('Change the secret of account 1001');
+    expect(actions).toContain(`authenticated from ${attacker}`);
+    expect(actions).toContain('POST /api/v1/extensions/1001/lock');
+    expect(actions).toContain(`so that it cannot be used from ${brute?.country} again`);
+    expect(actions).toContain(`Block at the firewall (ipset/nftables set) the sources that failed to authenticate: ${ATTACK_NET}.0/24.`);
+    expect(actions).toContain("Find the device behind 127.0.0.1");
+    expect(actions).toMatch(/Review the 1 call\(s\) dialguard allowed to the attacker \(settled cost \d+\.\d\d, destinations GB 1\)/);
+    expect(actions).toContain('AMI logins failed (127.0.0.1 as admin, dgsec)');
+    // A security log was given: no advice to add one.
+    expect(actions).not.toContain('security => security');
+  });
+
+  it('from the messages log alone at verbose 2, the takeover is the account coming online after failures on it', async () => {
+    const lone = join(dir, 'capture2-messages');
+    writeFileSync(lone, loadText('security/capture2-messages.log'));
+    const report = await run([lone], { audit: null });
+    expect(report.takeovers).toEqual([
+      { account: '1001', service: 'PJSIP', at: Date.parse('2026-12-01T22:12:35Z'), sources: [expect.objectContaining({ address: null, reasons: ['failed_on_account'] })] },
+    ]);
+    expect(report.calls).toBeNull();
+    expect(report.actions.join('\n')).toContain('security => security');
+    // With its security log, the address is known and the guess goes.
+    const withSecurity = join(dir, 'capture2-security');
+    writeFileSync(withSecurity, loadText('security/capture2-security.log'));
+    const both = await run([lone, withSecurity], { audit: null });
+    expect(both.takeovers.map((t) => [t.account, t.at, t.sources.map((s) => s.address)])).toEqual([['1001', Date.parse('2026-12-01T22:12:35.993Z'), ['127.0.0.6']]]);
+  });
+
+  it('reads rotated and gzip files as the plain ones, and names what it could not read', async () => {
+    const rotated = join(dir, 'rotated');
+    mkdirSync(rotated);
+    const lines = relocate(loadText('security/messages.log')).split('\n');
+    writeFileSync(join(rotated, 'messages.1'), `${lines.slice(0, 30).join('\n')}\n`);
+    writeFileSync(join(rotated, 'messages'), lines.slice(30).join('\n'));
+    writeFileSync(join(rotated, 'security.1.gz'), gzipSync(relocate(loadText('security/security.log'))));
+    // A gzip file cut short, a folder, a missing file and a line of 100 000 characters.
+    writeFileSync(join(rotated, 'security.2.gz'), gzipSync(relocate(loadText('security/security.log'))).subarray(0, 600));
+    writeFileSync(join(rotated, 'full'), `${'x'.repeat(100_000)}\n${lines[1]}\n`);
+    mkdirSync(join(rotated, 'folder'));
+    const files = ['messages', 'messages.1', 'security.1.gz', 'security.2.gz', 'full', 'missing', 'folder'].map((f) => join(rotated, f));
+    const report = await run(files);
+    const plain = await run([messages, security]);
+    expect(report.sources).toEqual(
+      plain.sources.map((s) => ({ ...s, evidence: expect.any(Array) })),
+    );
+    expect(report.takeovers.map((t) => [t.account, t.at])).toEqual(plain.takeovers.map((t) => [t.account, t.at]));
+    const byName = Object.fromEntries(report.files.map((f) => [f.path.slice(rotated.length + 1), f]));
+    expect(byName['messages.1']).toMatchObject({ lines: 30 });
+    expect(byName['security.1.gz']).toMatchObject({ lines: 80, events: 80 });
+    expect([byName['messages.1']?.error, byName['messages']?.error, byName['security.1.gz']?.error]).toEqual([undefined, undefined, undefined]);
+    expect(byName['security.2.gz']?.error).toMatch(/unexpected end of file/i);
+    expect(byName['full']).toMatchObject({ lines: 2, events: 1, unrecognised: 1, overlong: 1 });
+    expect(byName['missing']?.error).toMatch(/ENOENT/);
+    expect(byName['folder']?.error).toBe('not a regular file');
+    expect(report.actions.join('\n')).toContain(`Read again with access to ${join(rotated, 'security.2.gz')}, ${join(rotated, 'missing')}, ${join(rotated, 'folder')}`);
+  });
+
+  it('--since leaves out what came before: a success after failures outside the window is not a takeover', async () => {
+    const report = await run([messages, security], { since: Date.parse('2026-12-01T22:10:06Z'), until: Date.parse('2026-12-01T22:10:12Z') });
+    expect(report.sources.map((s) => [s.address, s.attempts])).toEqual([[`${ATTACK_NET}.7`, 2]]);
+    expect(report.takeovers).toEqual([]);
+    expect(report.calls?.fromSources.calls).toBe(0);
+  });
+});
+
+describe('dialguard forensics as a command', () => {
+  const env = (): Record<string, string> => ({ DIALGUARD_DB: dbPath, DIALGUARD_TIMEZONE: 'UTC' });
+
+  it('prints the report, and the same as one JSON document', async () => {
+    const text = await runCli(['forensics', messages, security], { cwd: dir, env: env() });
+    expect(text.stderr).toBe('');
+    expect(text.status).toBe(0);
+    expect(text.stdout).toContain(`${attacker} (${geoip.country(attacker)}, PJSIP): 4 failed attempt(s), 1 account(s): 1001`);
+    expect(text.stdout).toContain('1001 (PJSIP) from 2026-12-01 22:10:07.596');
+    expect(text.stdout).toMatch(/calls of 1001 since 2026-12-01 22:10:07\.596: 2 \(1 allowed, 1 denied: destination_high_risk 1\)/);
+    const json = await runCli(['forensics', '--json', messages, security], { cwd: dir, env: env() });
+    expect(json.status).toBe(0);
+    const doc = JSON.parse(json.stdout) as { takeovers: Array<{ account: string; at: string }>; calls: { byAccount: Array<{ summary: { calls: number } }> } };
+    expect(doc.takeovers.map((t) => [t.account, t.at])).toEqual([['1001', '2026-12-01T22:10:07.596Z']]);
+    expect(doc.calls.byAccount[0]?.summary.calls).toBe(2);
+  });
+
+  it('a bad TIME or no FILE is a usage error, exit 2', async () => {
+    const bad = await runCli(['forensics', '--since', 'last tuesday', messages], { cwd: dir, env: env() });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('--since "last tuesday" is not an ISO-8601 time');
+    const none = await runCli(['forensics'], { cwd: dir, env: env() });
+    expect(none.status).toBe(2);
+    expect(none.stderr).toContain('give at least one log FILE');
+  });
+
+  it('without a database it reports the logs and says the calls are not known, creating nothing', async () => {
+    const r = await runCli(['forensics', messages], { cwd: dir, env: { DIALGUARD_DB: join(dir, 'none.db'), DIALGUARD_TIMEZONE: 'UTC' } });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`no database at ${join(dir, 'none.db')}: the calls are not known`);
+    expect(r.stdout).toContain('1001 (PJSIP) from 2026-12-01 22:10:07.597');
+  });
+});
