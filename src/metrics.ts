@@ -36,6 +36,10 @@ export interface Metrics {
   observeSecurityEvent(source: SecurityEventSource, kind: SecurityEventKind): void;
   /** One block or line of a security source that was dropped: not understood, or too large. */
   observeSecurityEventUnparsed(source: SecurityEventSource): void;
+  /** An account locked because it authenticated from a suspicious source (src/intrusion). */
+  observeTakeoverLock(): void;
+  /** Exports dialguard_sources_flagged, read at scrape time: called once, with the tracker's suspicious list. */
+  watchSources(flagged: () => Promise<number>): void;
   /** Decisions of this process as they happen (GET /api/v1/decisions/stream). */
   onDecision(listener: DecisionListener): () => void;
 }
@@ -121,6 +125,11 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
     labelNames: ['source'] as const,
     registers: [registry],
   });
+  const takeoverLocks = new Counter({
+    name: 'dialguard_takeover_locks_total',
+    help: 'Accounts locked because they authenticated from a source with a brute-force history or from a new country',
+    registers: [registry],
+  });
 
   const listeners = new Set<DecisionListener>();
 
@@ -164,6 +173,17 @@ export function createMetrics(store: Pick<UsageStore, 'countActiveReservations'>
     },
     observeSecurityEvent: (source, kind) => securityEvents.inc({ source, kind }),
     observeSecurityEventUnparsed: (source) => securityUnparsed.inc({ source }),
+    observeTakeoverLock: () => takeoverLocks.inc(),
+    watchSources(flagged) {
+      new Gauge({
+        name: 'dialguard_sources_flagged',
+        help: 'Addresses and ranges on the suspicious-source list now (GET /api/v1/sources/suspicious)',
+        registers: [registry],
+        async collect() {
+          this.set(await flagged());
+        },
+      });
+    },
     onDecision(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);

@@ -4,6 +4,7 @@ import type { SourceReputation } from './domain/security.js';
 import { ConfigError, DialguardError } from './errors.js';
 import { openGeoIp } from './geo/geoip.js';
 import { createGuard, type Guard } from './guard/guard.js';
+import { ReputationTracker } from './intrusion/reputation.js';
 import { openStore as openDatabaseStore } from './store/open-store.js';
 import type { Store } from './store/roles/index.js';
 
@@ -13,6 +14,8 @@ export interface Runtime {
   /** Every role of the one database; hand each part of the program only the roles it uses. */
   store: Store;
   guard: Guard;
+  /** What Asterisk's security events say about each source (src/intrusion): the feeds fill it, the guard reads it. */
+  reputation: ReputationTracker;
   close(): Promise<void>;
 }
 
@@ -30,8 +33,10 @@ export async function openRuntime(config: Config, options: RuntimeOptions = {}):
   const { geoipPath } = config;
   const geoip = geoipPath === null ? openGeoIp() : await fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
   const store = await openStore(config, options);
-  const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip, reputation: options.reputation });
-  return { config, store, guard, close: () => store.close() };
+  // One GeoIP database in memory for the guard and the tracker.
+  const reputation = new ReputationTracker({ country: (address) => geoip.country(address) });
+  const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip, reputation: options.reputation ?? reputation });
+  return { config, store, guard, reputation, close: () => store.close() };
 }
 
 /** The configured database, migrated: the store every command works on. */

@@ -11,11 +11,15 @@ import type { SourceReputation } from './domain/security.js';
 import { causeText, ConfigError } from './errors.js';
 import { buildApp } from './http/app.js';
 import { startSecurityFeed, type SecurityEventSink, type SecurityFeed } from './feed/security-feed.js';
+import { createIntrusion, type Intrusion } from './intrusion/intrusion.js';
+import { guardIntrusionPolicies } from './intrusion/policy.js';
 import { createMetrics } from './metrics.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
 export interface RunningServer {
   runtime: Runtime;
+  /** The source reputation tracker and the takeover lock: the security-event feeds deliver to `intrusion.sink`. */
+  intrusion: Intrusion;
   agi: AgiServerAddress;
   /** The Stasis application, when ARI is configured. */
   ari: AriApp | null;
@@ -31,11 +35,9 @@ export interface RunningServer {
 export interface ServerOptions {
   /** Failed authentications per source, fed by the security events; default: no source has any. */
   reputation?: SourceReputation;
-  /** Where live security events go; default: they are only counted in the metrics. */
+  /** Where live security events go; default: the intrusion tracker (reputation and takeover lock). */
   securitySink?: SecurityEventSink;
 }
-
-const COUNT_ONLY: SecurityEventSink = { accept() {} };
 
 /** `dialguard serve`: owns the listeners and their orderly shutdown. */
 export async function startServer(config: Config, logger: Logger, options: ServerOptions = {}): Promise<RunningServer> {
@@ -49,6 +51,16 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     // Alerts are raised in the decisions' transactions; logging and webhooks happen here, off the decision path.
     const alerts = startAlertDelivery({ ...config.alerts, store: runtime.store, logger });
     cleanups.push(() => alerts.stop());
+    const intrusion = createIntrusion({
+      tracker: runtime.reputation,
+      store: runtime.store,
+      policy: guardIntrusionPolicies(runtime.guard),
+      logger,
+      onTakeoverLock: () => metrics.observeTakeoverLock(),
+    });
+    metrics.watchSources(async () => (await intrusion.sources.suspicious()).length);
+    // Takeovers being handled finish before the database closes.
+    cleanups.push(() => intrusion.settled());
     const deps = { guard: runtime.guard, decisions: createDecisionQueue(runtime.guard), logger, observer: metrics };
     const fallback = createGuardErrorFallback(deps);
     const agi = createAgiServer({
@@ -84,6 +96,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       store: runtime.store,
       logger,
       metrics,
+      sources: intrusion.sources,
       readiness: () => ({ agi: agiListening, ...(ari ? { ari: ari.connected } : {}) }),
     });
     cleanups.push(() => app.close());
@@ -94,13 +107,14 @@ export async function startServer(config: Config, logger: Logger, options: Serve
     // After the listeners: calls are served whether or not Asterisk's AMI is reachable yet.
     const securityFeed =
       config.ami || config.securityLog
-        ? startSecurityFeed({ ami: config.ami, securityLog: config.securityLog, timezone: config.timezone, sink: options.securitySink ?? COUNT_ONLY, logger, metrics })
+        ? startSecurityFeed({ ami: config.ami, securityLog: config.securityLog, timezone: config.timezone, sink: options.securitySink ?? intrusion.sink, logger, metrics })
         : null;
     if (securityFeed) cleanups.push(() => securityFeed.close());
 
     let closing: Promise<void> | undefined;
     return {
       runtime,
+      intrusion,
       agi: agiAddress,
       ari,
       http,

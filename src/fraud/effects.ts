@@ -25,7 +25,8 @@ export interface AlertDraft {
   counter: string | null;
   message: string;
   shadow: boolean;
-  decisionId: string;
+  /** The decision that raised it; null for an alert raised outside a decision (an account taken over). */
+  decisionId: string | null;
   /** Alerts with the same key within `dedupWindowMs` are one alert whose occurrences grow; null: never merged. */
   dedupKey: string | null;
   dedupWindowMs: number;

@@ -5,6 +5,7 @@ import type { FastifyPluginAsyncTypebox, TypeBoxTypeProvider } from '@fastify/ty
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify';
 import { DialguardError } from '../errors.js';
 import type { Guard } from '../guard/guard.js';
+import type { SourcesView } from '../intrusion/intrusion.js';
 import { checkJsonDepth } from '../json-depth.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
@@ -29,6 +30,7 @@ import { listRoutes } from './routes/lists.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { policyDefaultsRoutes } from './routes/policy-defaults.js';
 import { simulateRoutes } from './routes/simulate.js';
+import { sourceRoutes } from './routes/sources.js';
 import { usageRoutes } from './routes/usage.js';
 import { dashboardStatic } from './static.js';
 import { typeboxValidatorCompiler } from './validation.js';
@@ -43,6 +45,8 @@ export interface AppDeps {
   store: AdminStore;
   logger: Logger;
   metrics: Metrics;
+  /** The source reputation tracker's view (src/intrusion); without it there are no /sources routes. */
+  sources?: SourcesView;
   /** Asked by GET /readyz; the database is checked there. */
   readiness: () => Readiness;
   /** Largest request body in bytes; larger gets 413. Default 1 MiB. */
@@ -86,6 +90,7 @@ const protectedScope: FastifyPluginAsyncTypebox<AppDeps> = async (app, deps) => 
       await api.register(usageRoutes, { guard, usage: store });
       await api.register(simulateRoutes, { guard });
       await api.register(alertRoutes, { guard, alerts: store, breaker: store, audit: store });
+      if (deps.sources) await api.register(sourceRoutes, { sources: deps.sources });
     },
     { prefix: '/api/v1' },
   );

@@ -4,6 +4,7 @@ import { h, replace, status } from './dom.js';
 import { extensionPage, extensionsPage } from './extensions.js';
 import { livePage } from './live.js';
 import { simulatePage } from './simulate.js';
+import { sourcesPage } from './sources.js';
 
 const main = document.getElementById('main') as HTMLElement;
 const nav = document.getElementById('nav') as HTMLElement;
@@ -53,6 +54,7 @@ async function route(): Promise<void> {
     else if (page === 'extensions') await extensionsPage(main);
     else if (page === 'audit') await auditPage(main);
     else if (page === 'simulate') simulatePage(main);
+    else if (page === 'sources') await sourcesPage(main);
     else await livePage(main, leaving.signal);
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) {

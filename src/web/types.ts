@@ -92,3 +92,42 @@ export interface Change {
   before: Json;
   after: Json;
 }
+
+/** GET /sources/…: what the security events say about who attacks the PBX. */
+export interface SourceWindow {
+  windowHours: number;
+  failureThreshold: number;
+}
+
+export interface AttackingSource {
+  address: string;
+  network: string;
+  country: string | null;
+  failures: number;
+  successes: number;
+  accounts: string[];
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface CountryFailures {
+  country: string | null;
+  failures: number;
+  sources: number;
+}
+
+export interface NewPlace {
+  at: string;
+  account: string;
+  address: string;
+  country: string | null;
+  newCountry: boolean;
+  newAddress: boolean;
+}
+
+export interface SuspiciousSource {
+  entry: string;
+  kind: 'address' | 'network';
+  failures: number;
+  country: string | null;
+}

@@ -1,6 +1,10 @@
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { createToken } from '../../src/auth/tokens.js';
+import { openGeoIp } from '../../src/geo/geoip.js';
 import { buildApp, type AppDeps } from '../../src/http/app.js';
+import { createIntrusion, type Intrusion } from '../../src/intrusion/intrusion.js';
+import { guardIntrusionPolicies } from '../../src/intrusion/policy.js';
+import { ReputationTracker } from '../../src/intrusion/reputation.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import type { PolicyDocument } from '../../src/policy/document.js';
 import { memoryLogger, type LogRecord } from '../agi/memory-logger.js';
@@ -9,6 +13,8 @@ import { tempGuard, type TempGuard } from '../support/temp-db.js';
 export interface TestApp extends TempGuard {
   app: FastifyInstance;
   metrics: Metrics;
+  /** The source reputation tracker behind /api/v1/sources: feed it through `intrusion.sink`. */
+  intrusion: Intrusion;
   logs: LogRecord[];
   routes: RouteOptions[];
   admin: string;
@@ -24,6 +30,15 @@ export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDep
   const t = await tempGuard(doc);
   const { logger, records } = memoryLogger();
   const metrics = createMetrics(t.store);
+  const geoip = openGeoIp();
+  const intrusion = createIntrusion({
+    tracker: new ReputationTracker({ country: (address) => geoip.country(address) }),
+    store: t.store,
+    policy: guardIntrusionPolicies(t.guard),
+    logger,
+    onTakeoverLock: () => metrics.observeTakeoverLock(),
+  });
+  metrics.watchSources(async () => (await intrusion.sources.suspicious()).length);
   const routes: RouteOptions[] = [];
   const readiness: { agi: boolean; ari?: boolean } = { agi: true };
   const admin = (await createToken(t.store, { role: 'admin', name: 'alice', actor: 'test' })).token;
@@ -33,6 +48,7 @@ export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDep
     store: t.store,
     logger,
     metrics,
+    sources: intrusion.sources,
     readiness: () => readiness,
     onRoute: (route) => routes.push(route),
     ...options,
@@ -41,6 +57,7 @@ export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDep
     ...t,
     app,
     metrics,
+    intrusion,
     logs: records,
     routes,
     admin,
@@ -48,6 +65,7 @@ export async function testApp(doc?: PolicyDocument, options: Partial<Pick<AppDep
     readiness,
     as: (token) => ({ authorization: `Bearer ${token}` }),
     async closeAll() {
+      await intrusion.settled();
       await app.close();
       await t.close();
     },

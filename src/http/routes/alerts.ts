@@ -24,11 +24,11 @@ const AlertSchema = Type.Object({
   kind: Type.Union(KINDS.map((k) => Type.Literal(k)), { description: 'warn: a warn threshold or a first call to a new country; breach: a limit exceeded; lock: the extension was locked; circuit_breaker: international calls stopped site-wide' }),
   severity: Type.Union([Type.Literal('warn'), Type.Literal('error')]),
   ext: Nullable(Type.String()),
-  check: Nullable(Type.String({ description: 'velocity, novelty or circuit_breaker' })),
-  counter: Nullable(Type.String({ description: 'attemptsPerMinute, internationalPerHour, distinctDestinationsPerHour, deniedPerHour, newCountriesPerHour, newCountry, internationalSpendPerHour' })),
+  check: Nullable(Type.String({ description: 'velocity, novelty, circuit_breaker, or takeover (an account that authenticated from a suspicious source)' })),
+  counter: Nullable(Type.String({ description: 'attemptsPerMinute, internationalPerHour, distinctDestinationsPerHour, deniedPerHour, newCountriesPerHour, newCountry, internationalSpendPerHour; for a takeover sourceFailures or newCountry' })),
   message: Type.String(),
   shadow: Type.Boolean({ description: 'raised in shadow mode: nothing was enforced' }),
-  decisionId: Nullable(Type.String({ description: 'the decision that raised it' })),
+  decisionId: Nullable(Type.String({ description: 'the decision that raised it; null for a takeover (no call raised it)' })),
   details: Type.Object(
     {
       count: Nullable(Type.Number()),

@@ -177,6 +177,19 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
         }),
       ),
 
+    lockTakenOver: (ext, lock, alert) =>
+      guarded('locking an account taken over', () =>
+        transaction(pool, async (client) => {
+          // As unlocking does: the extension's lock before the policy version's row, the order a decision takes them in.
+          await lockExtensionOf(client, ext);
+          await policies.lockVersion(client);
+          const locking = lock !== null && (await policies.getLock(client, ext)) === null;
+          if (locking) await policies.putLock(client, ext, lock.reason, lock.actor);
+          await alerts.raise(client, nextId(alert.at), alert, async () => ({ ...alert.details, numbers: [], decisionIds: [] }));
+          return locking;
+        }),
+      ),
+
     getDecision: (id) => guarded('reading a decision', () => audit.get(pool, id)),
     listDecisions: (filter, page) => guarded('listing decisions', () => audit.list(pool, filter, page)),
     async *exportDecisions(filter) {

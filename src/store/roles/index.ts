@@ -3,7 +3,7 @@ import type { AuditStore } from './audit.js';
 import type { CircuitBreakerStore } from './circuit-breaker.js';
 import type { DecisionStore } from './decisions.js';
 import type { HealthStore } from './health.js';
-import type { LockStore } from './locks.js';
+import type { LockStore, TakeoverStore } from './locks.js';
 import type { PolicyStore } from './policies.js';
 import type { TokenStore } from './tokens.js';
 import type { UsageStore } from './usage.js';
@@ -18,6 +18,7 @@ export interface Store
   extends DecisionStore,
     PolicyStore,
     LockStore,
+    TakeoverStore,
     AuditStore,
     UsageStore,
     TokenStore,

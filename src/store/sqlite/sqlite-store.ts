@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { DecisionRequest } from '../../domain/decision.js';
 import type { UsageSnapshot } from '../../domain/usage.js';
 import { StoreError } from '../../errors.js';
-import { composeFraudEffects } from '../../fraud/effects.js';
+import { composeFraudEffects, type AlertDraft } from '../../fraud/effects.js';
 import type { PolicyDocument } from '../../policy/document.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { createIdFactory } from '../ids.js';
@@ -167,6 +167,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     policies.recordChange(actor, `lock:${ext}`, policies.getLock(ext), { reason });
     policies.putLock(ext, reason, actor);
   });
+  const takeoverTx = db.transaction((ext: string, lock: { reason: string; actor: string } | null, alert: AlertDraft): boolean => {
+    const locking = lock !== null && policies.getLock(ext) === null;
+    if (locking) {
+      policies.recordChange(lock.actor, `lock:${ext}`, null, { reason: lock.reason });
+      policies.putLock(ext, lock.reason, lock.actor);
+    }
+    alerts.raise(nextId(alert.at), alert, () => ({ ...alert.details, numbers: [], decisionIds: [] }));
+    return locking;
+  });
   const unlockTx = db.transaction((ext: string, actor: string) => {
     const before = policies.getLock(ext);
     if (!before) return false;
@@ -265,6 +274,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     listLocks: () => run('listing locks', history.locks),
     lock: (ext, reason, actor) => run('locking', () => lockTx.immediate(ext, reason, actor)),
     unlock: (ext, actor) => run('unlocking', () => unlockTx.immediate(ext, actor)),
+    lockTakenOver: (ext, lock, alert) => run('locking an account taken over', () => takeoverTx.immediate(ext, lock, alert)),
 
     getDecision: (id) => run('reading a decision', () => audit.get(id)),
     listDecisions: (filter, page) => run('listing decisions', () => decisions.list(filter, page)),

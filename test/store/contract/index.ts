@@ -5,6 +5,7 @@ import type { StoreFactory } from './fixture.js';
 import { fraudEffectsContract } from './fraud-effects.js';
 import { policyContract } from './policies.js';
 import { siteCountersContract } from './site-counters.js';
+import { takeoverContract } from './takeover.js';
 import { tokenContract } from './tokens.js';
 import { velocityContract } from './velocity.js';
 
@@ -16,6 +17,6 @@ export type { FreshDatabase, StoreFactory } from './fixture.js';
  */
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`store contract: ${name}`, () => {
-    for (const section of [decisionContract, velocityContract, fraudEffectsContract, siteCountersContract, policyContract, tokenContract, auditContract]) section(factory);
+    for (const section of [decisionContract, velocityContract, fraudEffectsContract, siteCountersContract, policyContract, tokenContract, auditContract, takeoverContract]) section(factory);
   });
 }
