@@ -287,19 +287,22 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the schema up to date; safe when several processes start on one file at once. */
-export function migrate(db: Database): { from: number; to: number } {
+/**
+ * Brings the schema up to date (`to`: up to that version, as an older release left a database);
+ * safe when several processes start on one file at once.
+ */
+export function migrate(db: Database, to: number = SCHEMA_VERSION): { from: number; to: number } {
   const apply = db.transaction((): number => {
     // Read inside the write lock: another process may have migrated while we waited.
     const from = db.pragma('user_version', { simple: true }) as number;
     if (from > SCHEMA_VERSION) {
       throw new StoreError(`database schema version ${from} is newer than this dialguard (${SCHEMA_VERSION}): upgrade dialguard`);
     }
-    for (let v = from; v < SCHEMA_VERSION; v++) {
+    for (let v = from; v < to; v++) {
       db.exec(MIGRATIONS[v] as string);
       db.pragma(`user_version = ${v + 1}`);
     }
     return from;
   });
-  return { from: apply.immediate(), to: SCHEMA_VERSION };
+  return { from: apply.immediate(), to };
 }
