@@ -1,12 +1,14 @@
-import { rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_CALL_SECONDS, SETTLEMENT_TOLERANCE_SECONDS } from '../../src/bounds.js';
 import type { DecisionRequest } from '../../src/domain/decision.js';
 import { settlementFromArgs } from '../../src/guard/settlement-args.js';
+import { migrate } from '../../src/store/sqlite/migrations.js';
 import { createSqliteStore } from '../../src/store/sqlite/sqlite-store.js';
 import { testApp, type TestApp } from '../http/app-fixture.js';
-import { tempGuard } from '../support/temp-db.js';
 
 /**
  * Dial's L() ends a call at the limit it was granted, so ANSWEREDTIME cannot honestly exceed it
@@ -17,6 +19,7 @@ let t: TestApp;
 afterEach(async () => t?.closeAll());
 
 const AT = new Date('2026-11-17T15:00:00Z');
+const OLD_CALL = '01JDGQ7K3M5X8Y2Z4A6B8C0D1E';
 const call = (): DecisionRequest => ({ extension: '1001', dialled: '2125550123', source: '10.0.0.5:5060', origin: 'phone', at: AT, transport: 'agi' });
 const usage = async () => await t.store.usage('1001', AT, 'America/New_York');
 
@@ -100,22 +103,20 @@ describe('settlement of an ANSWEREDTIME longer than the granted limit', () => {
 
 describe('a database settled before the reported value was kept', () => {
   it('is migrated: its settlements read back with reported null and clamped false', async () => {
-    const old = await tempGuard();
-    const d = await old.guard.authorize(call());
-    await old.guard.settle({ callId: d.callId, answeredSeconds: 60, dialStatus: 'ANSWER', at: AT });
-    await old.store.close();
-    // Back to schema 3, as a database written by the previous release.
-    const db = new Database(old.dbPath);
-    db.exec(`DROP INDEX reservations_source_active; DROP INDEX reservations_destination; ALTER TABLE reservations DROP COLUMN source_ip;
-      ALTER TABLE settlements DROP COLUMN reported; ALTER TABLE settlements DROP COLUMN clamped; PRAGMA user_version = 3`);
+    const dir = mkdtempSync(join(tmpdir(), 'dialguard-schema3-'));
+    const path = join(dir, 'dialguard.db');
+    // A database as the previous release (schema 3) left it, with one settlement.
+    const db = new Database(path);
+    migrate(db, 3);
+    db.prepare(`INSERT INTO settlements (call_id, at, answered_seconds, dial_status, outcome, cost_micros) VALUES (?, ?, 60, 'ANSWER', 'settled', 20000)`).run(OLD_CALL, AT.getTime());
     db.close();
 
-    const store = createSqliteStore({ path: old.dbPath });
+    const store = createSqliteStore({ path });
     try {
-      expect(await store.listSettlements(d.callId)).toEqual([{ at: AT.getTime(), answeredSeconds: 60, dialStatus: 'ANSWER', outcome: 'settled', costMicros: 20_000, reported: null, clamped: false }]);
+      expect(await store.listSettlements(OLD_CALL)).toEqual([{ at: AT.getTime(), answeredSeconds: 60, dialStatus: 'ANSWER', outcome: 'settled', costMicros: 20_000, reported: null, clamped: false }]);
     } finally {
       await store.close();
-      rmSync(old.dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

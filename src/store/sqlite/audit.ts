@@ -1,7 +1,8 @@
 import type { Database } from 'better-sqlite3';
-import type { CheckOutcome, DecisionRequest } from '../../domain/decision.js';
+import type { DecisionRequest } from '../../domain/decision.js';
 import type { DecisionRecord } from '../roles/audit.js';
 import type { AuditedDecision } from '../roles/decisions.js';
+import { packChecks, unpackChecks } from './packed-checks.js';
 
 interface DecisionRow {
   id: string;
@@ -68,7 +69,7 @@ export function createAuditRepository(db: Database) {
         reservedMicros: decision.grant?.costMicros ?? null,
         policyVersion: decision.policyVersion,
         latencyUs: Math.round(latencyUs),
-        checks: JSON.stringify(decision.checks),
+        checks: packChecks(decision.checks),
         meta: JSON.stringify(request.meta ?? {}),
         mode: decision.mode ?? 'enforce',
         wouldDeny: decision.wouldDeny ? 1 : 0,
@@ -95,7 +96,7 @@ export function createAuditRepository(db: Database) {
         country: row.country,
         numberType: row.number_type,
         source: { ip: row.source_ip, country: row.source_country },
-        checks: JSON.parse(row.checks) as CheckOutcome[],
+        checks: unpackChecks(row.checks),
         reservedSeconds: row.reserved_seconds,
         reservedMicros: row.reserved_micros,
         policyVersion: row.policy_version,

@@ -214,6 +214,76 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE settlements ADD COLUMN clamped INTEGER NOT NULL DEFAULT 0;
   `,
   `
+  -- The decision path's own cost (issue 13).
+  -- Decisions in a rowid table: rows of hundreds of bytes split the pages of a WITHOUT ROWID
+  -- table (keyed by a ULID, two to a page). The indexes end with id, as they implicitly did, so
+  -- the keyset paging on (at, id) stays an index walk. checks are packed (packed-checks.ts).
+  CREATE TABLE decisions_by_row (
+    id TEXT NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    transport TEXT NOT NULL,
+    ext TEXT NOT NULL,
+    dialled TEXT NOT NULL,
+    e164 TEXT,
+    country TEXT,
+    number_type TEXT,
+    source TEXT NOT NULL,
+    source_ip TEXT,
+    source_country TEXT,
+    origin TEXT NOT NULL,
+    result TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    message TEXT NOT NULL,
+    limit_ms INTEGER NOT NULL,
+    reserved_seconds INTEGER,
+    reserved_micros INTEGER,
+    policy_version INTEGER NOT NULL,
+    latency_us INTEGER NOT NULL,
+    checks TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    mode TEXT NOT NULL DEFAULT 'enforce',
+    would_deny INTEGER NOT NULL DEFAULT 0,
+    would_reason TEXT
+  );
+  INSERT INTO decisions_by_row SELECT id, at, transport, ext, dialled, e164, country, number_type, source, source_ip, source_country,
+    origin, result, reason, message, limit_ms, reserved_seconds, reserved_micros, policy_version, latency_us, checks, meta,
+    mode, would_deny, would_reason FROM decisions ORDER BY at, id;
+  DROP TABLE decisions;
+  ALTER TABLE decisions_by_row RENAME TO decisions;
+  CREATE INDEX decisions_at ON decisions (at, id);
+  CREATE INDEX decisions_ext_at ON decisions (ext, at, id);
+  CREATE INDEX decisions_shadow ON decisions (at, id) WHERE would_deny = 1;
+
+  -- Velocity attempts carry the extension's running counts up to and including themselves (in
+  -- time order): a sliding count is the difference of two rows found by one index probe each,
+  -- whatever the limit and however many attempts the window holds.
+  ALTER TABLE velocity_attempts ADD COLUMN placed INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE velocity_attempts ADD COLUMN international INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE velocity_attempts ADD COLUMN denied INTEGER NOT NULL DEFAULT 0;
+  UPDATE velocity_attempts SET placed = w.placed, international = w.international, denied = w.denied
+    FROM (SELECT id,
+            SUM(kind IN (1, 2)) OVER running AS placed,
+            SUM(kind = 2) OVER running AS international,
+            SUM(kind = 3) OVER running AS denied
+          FROM velocity_attempts
+          WINDOW running AS (PARTITION BY ext ORDER BY at, id ROWS UNBOUNDED PRECEDING)) AS w
+    WHERE w.id = velocity_attempts.id;
+  DROP INDEX velocity_attempts_ext;
+  CREATE INDEX velocity_attempts_running ON velocity_attempts (ext, at, placed, international, denied, kind);
+
+  -- How many numbers each extension has a row for, kept by triggers whoever adds or deletes one
+  -- (the decision path, an unlock, retention): distinct numbers of the hour are this minus the
+  -- rows older than the hour, which the decision path deletes as they leave it.
+  CREATE TABLE velocity_numbers (ext TEXT PRIMARY KEY, numbers INTEGER NOT NULL) WITHOUT ROWID;
+  INSERT INTO velocity_numbers (ext, numbers) SELECT ext, COUNT(*) FROM velocity_destinations GROUP BY ext;
+  CREATE TRIGGER velocity_number_added AFTER INSERT ON velocity_destinations BEGIN
+    INSERT INTO velocity_numbers (ext, numbers) VALUES (new.ext, 1) ON CONFLICT (ext) DO UPDATE SET numbers = numbers + 1;
+  END;
+  CREATE TRIGGER velocity_number_dropped AFTER DELETE ON velocity_destinations BEGIN
+    UPDATE velocity_numbers SET numbers = numbers - 1 WHERE ext = old.ext;
+  END;
+  `,
+  `
   -- Site-wide counters (source_concurrency, destination_spread), read from the reservations:
   -- the calls in progress from one signalling address, and the extensions that called one number
   -- lately. source_ip is the decision's source address (no port); rows reserved before are NULL.
@@ -225,19 +295,22 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
-/** Brings the schema up to date; safe when several processes start on one file at once. */
-export function migrate(db: Database): { from: number; to: number } {
+/**
+ * Brings the schema up to date (`to`: up to that version, as an older release left a database);
+ * safe when several processes start on one file at once.
+ */
+export function migrate(db: Database, to: number = SCHEMA_VERSION): { from: number; to: number } {
   const apply = db.transaction((): number => {
     // Read inside the write lock: another process may have migrated while we waited.
     const from = db.pragma('user_version', { simple: true }) as number;
     if (from > SCHEMA_VERSION) {
       throw new StoreError(`database schema version ${from} is newer than this dialguard (${SCHEMA_VERSION}): upgrade dialguard`);
     }
-    for (let v = from; v < SCHEMA_VERSION; v++) {
+    for (let v = from; v < to; v++) {
       db.exec(MIGRATIONS[v] as string);
       db.pragma(`user_version = ${v + 1}`);
     }
     return from;
   });
-  return { from: apply.immediate(), to: SCHEMA_VERSION };
+  return { from: apply.immediate(), to };
 }

@@ -96,6 +96,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     // The request's time is the clock: in service it is the moment the call arrived.
     const at = request.at.getTime();
     reservations.expireDue(request.extension, at);
+    velocity.expire(request.extension, at);
     const { verdict, timezone } = decide(request, decider);
     const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
     if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
