@@ -17,8 +17,6 @@ export interface IntrusionPolicy {
   lockOnTakeover: boolean;
 }
 
-export const DEFAULT_INTRUSION: IntrusionPolicy = { failureThreshold: 10, windowHours: 24, trustedCidrs: [], lockOnTakeover: true };
-
 /** The longest window the tracker keeps counts for, whatever the policy asks: memory stays bounded. */
 export const MAX_WINDOW_MS = 7 * 24 * 3_600_000;
 
@@ -32,8 +30,8 @@ export const windowMsOf = (policy: IntrusionPolicy): number => Math.min(MAX_WIND
 export type IntrusionPolicySource = (ext: string | null) => Promise<IntrusionPolicy>;
 
 /** The takeover lock's view of a whole policy: its `intrusion` section, and shadow mode (alert, never lock). */
-export function takeoverPolicyOf(policy: Pick<Policy, 'mode'>): IntrusionPolicy & { shadow: boolean } {
-  return { ...DEFAULT_INTRUSION, shadow: policy.mode === 'shadow' };
+export function takeoverPolicyOf(policy: Pick<Policy, 'mode' | 'intrusion'>): IntrusionPolicy & { shadow: boolean } {
+  return { ...policy.intrusion, shadow: policy.mode === 'shadow' };
 }
 
 /**
