@@ -164,14 +164,17 @@ export function followFile(options: FileFollowerOptions): FileFollower {
   }
 
   // The first poll at once: "start at the end" means the end as of now, not as of the first interval.
-  polling = poll().catch((err: unknown) => {
-    // As tail -F: a file that becomes readable later is read from its start.
-    first = false;
-    problem = causeText(err);
-    log.warn({ reason: problem }, 'cannot read the security log; retrying');
-  });
+  polling = poll().then(
+    // Said once the position is set: a line written after this message is read, one written before may not be.
+    () => log.info({ position: current?.position ?? null }, 'following the security log'),
+    (err: unknown) => {
+      // As tail -F: a file that becomes readable later is read from its start.
+      first = false;
+      problem = causeText(err);
+      log.warn({ reason: problem }, 'cannot read the security log; retrying');
+    },
+  );
   void polling.then(schedule);
-  log.info('following the security log');
 
   let closing: Promise<void> | undefined;
   return {

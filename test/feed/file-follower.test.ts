@@ -42,6 +42,16 @@ describe('following the security log', () => {
     expect(f.lines).toEqual(['new 1']);
   });
 
+  it('says it is following once its start position is set: a line written after that message is read', async () => {
+    writeFileSync(path, 'old 1\n');
+    const f = follow();
+    await until(() => f.records.some((r) => r.msg === 'following the security log'), 2000, 'the following message');
+    appendFileSync(path, 'new 1\n');
+    await until(() => f.lines.length === 1, 2000, 'the new line');
+    expect(f.lines).toEqual(['new 1']);
+    expect(f.records.find((r) => r.msg === 'following the security log')).toMatchObject({ position: 'old 1\n'.length });
+  });
+
   it('keeps a partial last line until its end is written', async () => {
     writeFileSync(path, '');
     const f = follow();
