@@ -62,16 +62,13 @@ export function createIntrusion(deps: IntrusionDeps): Intrusion {
   const handled = new Map<string, number>();
   const pending = new Set<Promise<void>>();
 
-  const judge = async (success: SuccessObservation): Promise<void> => {
-    // Most successes are phones refreshing their registration from a clean address: no policy read for them.
-    const history = tracker.standing(success.address, MAX_WINDOW_MS, success.at);
-    if (!success.newCountry && history.failures === 0 && history.networkFailures === 0) return;
+  const judge = async (success: SuccessObservation, counts: Pick<ReputationTracker, 'standing' | 'accountStanding'>): Promise<void> => {
     const rules = await policy(success.account);
     const windowMs = windowMsOf(rules);
     const finding = assessTakeover(
       success,
-      tracker.standing(success.address, windowMs, success.at),
-      tracker.accountStanding(success.account, windowMs, success.at),
+      counts.standing(success.address, windowMs, success.at),
+      counts.accountStanding(success.account, windowMs, success.at),
       rules,
       trustedNetworks(rules.trustedCidrs),
     );
@@ -98,7 +95,11 @@ export function createIntrusion(deps: IntrusionDeps): Intrusion {
     accept(event) {
       const success = tracker.record(event);
       if (!success) return;
-      const work = judge(success)
+      // Most successes are phones refreshing their registration from a clean address: no policy read for them.
+      const history = tracker.standing(success.address, MAX_WINDOW_MS, success.at);
+      if (!success.newCountry && history.failures === 0 && history.networkFailures === 0) return;
+      // Taken now: by the time the policy is read, the events after the success may be counted in its minute.
+      const work = judge(success, tracker.snapshot(success.address, success.account))
         .catch((err: unknown) => log.error({ err, account: success.account, address: success.address }, 'cannot handle a possible account takeover'))
         .finally(() => pending.delete(work));
       pending.add(work);

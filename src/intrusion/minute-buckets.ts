@@ -37,6 +37,14 @@ export class MinuteBuckets {
     return total;
   }
 
+  /** A copy that later adds to this one do not change. */
+  clone(): MinuteBuckets {
+    const copy = new MinuteBuckets(this.retentionMs);
+    copy.minutes.push(...this.minutes);
+    copy.counts.push(...this.counts);
+    return copy;
+  }
+
   /** Nothing left within the retention. */
   get empty(): boolean {
     return this.minutes.length === 0;

@@ -184,6 +184,25 @@ export class ReputationTracker implements SourceReputation {
     };
   }
 
+  /**
+   * The counts of an address (and its network) and of an account as they are now, to be read
+   * later over any window: what the takeover lock judges a success by, after its policy read,
+   * when the events that followed the success may already be counted in the same minutes.
+   */
+  snapshot(address: string, account: string): Pick<ReputationTracker, 'standing' | 'accountStanding'> {
+    const copy = new ReputationTracker(this.options);
+    const parsed = parseAddress(address);
+    const source = parsed === null ? undefined : this.sources.get(formatAddress(parsed));
+    if (source) {
+      copy.sources.set(source.address, { ...source, failures: source.failures.clone(), successes: source.successes.clone() });
+      const network = this.networks.get(source.network);
+      if (network) copy.networks.set(source.network, { ...network, failures: network.failures.clone() });
+    }
+    const entry = this.accounts.get(account);
+    if (entry) copy.accounts.set(account, { ...entry, failures: entry.failures.clone(), successes: entry.successes.clone() });
+    return copy;
+  }
+
   /** An account's failed and successful authentications in the window, from anywhere. */
   accountStanding(account: string, windowMs: number, at: number): { failures: number; successes: number } {
     const entry = this.accounts.get(account);
