@@ -8,7 +8,7 @@
  * Its own reading of the client's actions is independent of src/ami.
  */
 import net, { type Server, type Socket } from 'node:net';
-import { amiCapture } from './security-captures.js';
+import { amiCapture, latestCaptureTime, shiftCaptureTimes } from './security-captures.js';
 
 const CRLF = '\r\n';
 const END = '\r\n\r\n';
@@ -37,6 +37,19 @@ export function captureEventBlocks(): Buffer[] {
     start = end;
   }
   return blocks;
+}
+
+/**
+ * The captured event blocks as the same Asterisk would send them if the capture's last event
+ * happened at `lastAt`: only EventTV and SessionTV change (see shiftCaptureTimes), every other
+ * byte is the capture's. Needed because the guard dates each event by its EventTV (the tracker's
+ * windows are the events' own time, so that a replayed log counts as it happened), and a real
+ * Asterisk stamps an event with the moment it sends it: the capture's own times, days old, would
+ * fall outside the guard's window and the replay would test nothing.
+ */
+export function retimedEventBlocks(lastAt: number): Buffer[] {
+  const shift = lastAt - latestCaptureTime(captureParts().events.toString('utf8'));
+  return captureEventBlocks().map((block) => Buffer.from(shiftCaptureTimes(block.toString('utf8'), shift)));
 }
 
 export interface AmiAction {
@@ -68,6 +81,8 @@ export interface AsteriskAmi {
   readonly connections: number;
   /** Connections open now. */
   readonly open: number;
+  /** Sends event blocks to every logged-in connection, as Asterisk sends events as they happen. */
+  send(blocks: Buffer[]): void;
   /** Closes every connection and stops listening, as an Asterisk restart does. */
   stop(): Promise<void>;
   /** Listens again on the same port. */
@@ -81,6 +96,7 @@ export async function startAsteriskAmi(options: AmiDoubleOptions): Promise<Aster
   const badLoginDelayMs = options.badLoginDelayMs ?? 1000;
   const actions: AmiAction[] = [];
   const sockets = new Set<Socket>();
+  const loggedInSockets = new Set<Socket>();
   let connections = 0;
   let port = 0;
   let server: Server | null = null;
@@ -88,7 +104,10 @@ export async function startAsteriskAmi(options: AmiDoubleOptions): Promise<Aster
   function onConnection(socket: Socket): void {
     connections++;
     sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    socket.on('close', () => {
+      sockets.delete(socket);
+      loggedInSockets.delete(socket);
+    });
     socket.on('error', () => socket.destroy());
     socket.write(parts.banner);
     let buffered = '';
@@ -117,6 +136,7 @@ export async function startAsteriskAmi(options: AmiDoubleOptions): Promise<Aster
     if (name === 'login') {
       if (action.fields.get('username') === options.user && action.fields.get('secret') === options.secret) {
         setLoggedIn();
+        loggedInSockets.add(socket);
         socket.write(withId(parts.login));
         for (const bytes of afterLogin()) socket.write(bytes);
       } else {
@@ -171,6 +191,9 @@ export async function startAsteriskAmi(options: AmiDoubleOptions): Promise<Aster
     },
     get open() {
       return sockets.size;
+    },
+    send(blocks) {
+      for (const socket of loggedInSockets) for (const bytes of blocks) socket.write(bytes);
     },
     stop,
     start,
