@@ -32,6 +32,8 @@ const OFFICE = '198.51.100.7';
 const OFFICE_NAT = '198.51.100.9';
 /** A home worker outside them. */
 const HOME = '203.0.113.45';
+/** An address the shipped GeoIP database places in Germany. */
+const ABROAD = '80.128.0.1';
 const SITE = {
   defaults: {
     budget: { dailySpend: null, monthlySpend: null, dailyMinutes: null, maxConcurrent: null },
@@ -213,6 +215,24 @@ describe('live security events from AMI', () => {
     expect(suspicious).toBe('127.0.0.0/24\n');
     expect(receiver.received).toHaveLength(1);
     expect(sample(await guard.metrics(), 'dialguard_takeover_locks_total')).toBe(1);
+  });
+
+  it('an attacker abroad: the captured brute force and break-in, as from a German address on 1002, lock 1002 with an alert naming DE', async () => {
+    // The brute force (b) three times over, each attempt on its own Call-ID (12 wrong passwords), then the break-in (c).
+    const mine = [...bruteForce, ...breakIn].filter((b) => b.includes('RemoteAddress: IPV4/UDP/127.0.0.6/'));
+    const first = mine.findIndex((b) => b.includes('Event: SuccessfulAuth\r\n'));
+    const sessionOf = (b: Buffer): string => /^SessionID: (.*)$/m.exec(b.toString('utf8'))?.[1] as string;
+    const rounds = [0, 1, 2].flatMap((round) => mine.slice(0, first).map((b) => asFrom(b, { address: ABROAD, account: '1002', session: `${round}-${sessionOf(b)}` })));
+    ami.send([...rounds, asFrom(mine[first] as Buffer, { address: ABROAD, account: '1002', session: `in-${sessionOf(mine[first] as Buffer)}` })]);
+
+    const alertOf = (ext: string): AlertPayload | undefined => receiver.received.map((r) => JSON.parse(r.body) as AlertPayload).find((p) => p.extension === ext);
+    await vi.waitFor(() => expect(alertOf('1002')).toBeDefined(), { timeout: 15_000, interval: 100 });
+    const payload = alertOf('1002') as AlertPayload;
+    expect(payload).toMatchObject({ kind: 'lock', extension: '1002', check: 'takeover', count: 12, limit: 10, country: 'DE', locked: true });
+    expect(payload.message).toBe(`Extension 1002 locked until an admin unlocks it: account 1002 authenticated from ${ABROAD} (DE) after 12 failed authentications from it in the last 24 h`);
+    expect(deny(await guard.authorize('1002', '192.0.2.10:5060'))).toEqual(['DENY', 'extension_locked']);
+    expect(sample(await guard.metrics(), 'dialguard_takeover_locks_total')).toBe(2);
+    expect(await (await guard.api('/api/v1/sources/suspicious?format=plain')).text()).toBe(`127.0.0.0/24\n${ABROAD}\n`);
   });
 });
 
