@@ -17,8 +17,8 @@
  * (offset + i) modulo their number and connects to port i modulo the ports given.
  *
  * Prints one JSON line: sessions completed (ended by the server's FIN), errors by kind, seconds,
- * rate, latency from connect() to the FIN in ms, the generator's own CPU, a histogram of commands
- * per session and the DIALGUARD_RESULT values seen.
+ * rate, latency from connect() to the FIN in ms, the generator's own CPU, histograms of commands
+ * and of SET VARIABLEs per session, and the DIALGUARD_RESULT values seen.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -57,6 +57,7 @@ struct session {
   int in_use;
   int connected;
   int commands;
+  int variables;
   double started_ms;
   size_t buffered;
   char buf[LINE_MAX_BYTES];
@@ -71,6 +72,7 @@ static int port_count;
 static struct in_addr host;
 static long errors[E_KINDS];
 static long command_histogram[MAX_COMMANDS + 1];
+static long variable_histogram[MAX_COMMANDS + 1];
 static char result_names[MAX_RESULTS][16];
 static long result_counts[MAX_RESULTS];
 static double *latencies;
@@ -206,6 +208,7 @@ static void start_session(long index) {
   s->in_use = 1;
   s->connected = 0;
   s->commands = 0;
+  s->variables = 0;
   s->buffered = 0;
   s->result[0] = '\0';
   s->tpl = &templates[index % template_count];
@@ -241,9 +244,11 @@ static void on_connected(struct session *s) {
   epoll_ctl(epfd, EPOLL_CTL_MOD, s->fd, &ev);
 }
 
-/* SET VARIABLE DIALGUARD_RESULT <value>: keep the value (quotes removed) to count outcomes. */
+/* Count the SET VARIABLEs; of DIALGUARD_RESULT <value>, keep the value (quotes removed) to count outcomes. */
 static void note_command(struct session *s, const char *line, size_t len) {
+  static const char set[] = "SET VARIABLE ";
   static const char prefix[] = "SET VARIABLE DIALGUARD_RESULT ";
+  if (len > sizeof set - 1 && strncasecmp(line, set, sizeof set - 1) == 0) s->variables++;
   size_t p = sizeof prefix - 1;
   if (len > p && strncmp(line, prefix, p) == 0) {
     size_t o = 0;
@@ -272,6 +277,7 @@ static void on_readable(struct session *s) {
       record_latency(now_ms() - s->started_ms);
       int c = s->commands > MAX_COMMANDS ? MAX_COMMANDS : s->commands;
       command_histogram[c]++;
+      variable_histogram[s->variables > MAX_COMMANDS ? MAX_COMMANDS : s->variables]++;
       record_result(s->result[0] ? s->result : "(none)");
       write_all(s->fd, "HANGUP\n", 7);
       end_session(s, -1);
@@ -417,6 +423,12 @@ int main(int argc, char **argv) {
   for (int c = 0, first = 1; c <= MAX_COMMANDS; c++)
     if (command_histogram[c]) {
       printf("%s\"%d\":%ld", first ? "" : ",", c, command_histogram[c]);
+      first = 0;
+    }
+  printf("},\"variables\":{");
+  for (int c = 0, first = 1; c <= MAX_COMMANDS; c++)
+    if (variable_histogram[c]) {
+      printf("%s\"%d\":%ld", first ? "" : ",", c, variable_histogram[c]);
       first = 0;
     }
   printf("},\"results\":{");

@@ -22,6 +22,8 @@ export interface AgiLoadResult {
   cpuSeconds: { user: number; system: number; total: number };
   /** Sessions by the number of commands the server sent in them. */
   commands: Record<string, number>;
+  /** Sessions by the number of SET VARIABLE commands in them. */
+  variables: Record<string, number>;
   /** Sessions by the DIALGUARD_RESULT the server set (`(none)` when it set none). */
   results: Record<string, number>;
 }
