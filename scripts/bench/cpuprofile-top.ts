@@ -7,8 +7,10 @@
  * --from-us/--to-us keep only the samples in that window, in the profile's clock (CLOCK_MONOTONIC
  * microseconds, the clock of process.hrtime), so that start-up and shutdown do not count.
  *
- * A native frame (better-sqlite3's statements, a socket's writeUtf8String) has no file: it is
- * named with its nearest JavaScript caller, which says which statement or write it was.
+ * A native frame (a socket's writeUtf8String) has no file: it is named with its nearest
+ * JavaScript caller, which says which write it was. V8 shows most native calls (better-sqlite3's
+ * statement.run/get/all) as no frame at all: their time is the self time of the JavaScript
+ * function that made the call, so a store function's self time is mostly SQLite's.
  *
  * tsx runs TypeScript through esbuild with whitespace minified, so a .ts frame's position is in
  * code that is one long line; it is mapped back to the source line by transforming the file again
@@ -138,15 +140,15 @@ function groupOf(stack: readonly CallFrame[]): string {
   if (isSpecial(leaf)) return leaf.functionName;
   if (isNative(leaf) && SOCKET_WRITE.test(leaf.functionName)) return 'socket writes';
   const caller = stack.find((f) => !isNative(f));
-  if (isNative(leaf) && caller && /better-sqlite3|\/src\/store\//.test(caller.url)) return 'better-sqlite3 (native, from the store)';
+  if (isNative(leaf) && caller && /better-sqlite3|\/src\/store\//.test(caller.url)) return 'better-sqlite3 (its wrappers and native frames)';
   for (const frame of stack) {
     const url = frame.url;
-    if (url.includes('better-sqlite3')) return 'better-sqlite3 (native, from the store)';
+    if (url.includes('better-sqlite3')) return 'better-sqlite3 (its wrappers and native frames)';
     if (/\/(pino|sonic-boom|pino-std-serializers|thread-stream)\//.test(url)) return 'pino / sonic-boom';
     if (url.includes('libphonenumber-js')) return 'libphonenumber-js';
-    if (url.includes('/src/store/')) return 'store (JavaScript)';
-    if (url.includes('/src/engine/')) return 'engine (JavaScript)';
-    if (url.includes('/src/agi/')) return 'FastAGI transport (JavaScript)';
+    if (url.includes('/src/store/')) return 'store functions (and the better-sqlite3 statements they run)';
+    if (url.includes('/src/engine/')) return 'engine';
+    if (url.includes('/src/agi/')) return 'FastAGI transport';
     if (url.startsWith('node:net') || url.includes('stream_base_commons') || url.startsWith('node:internal/streams')) return 'node streams and sockets';
     if (url.includes('/src/')) return 'other dialguard code';
   }
@@ -215,6 +217,7 @@ export function summarize(profile: CpuProfile, top = 15, window?: { fromUs: numb
 export function formatSummary(summary: ProfileSummary): string {
   const lines = [`${summary.totalMs} ms sampled; top ${summary.entries.length} by self time:`];
   for (const e of summary.entries) lines.push(`${e.percent.toFixed(1).padStart(5)} %  ${e.name}  ${e.where}`);
+  lines.push("(a store function's self time is mostly the better-sqlite3 statements it runs: V8 counts those native calls as the caller's)");
   lines.push('', 'by group (each sample counted once, in the first group found from its leaf up):');
   for (const g of summary.groups) lines.push(`${g.percent.toFixed(1).padStart(5)} %  ${g.group}`);
   return `${lines.join('\n')}\n`;
