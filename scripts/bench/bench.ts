@@ -344,7 +344,7 @@ async function postgres(): Promise<void> {
     const rows = [
       row(`null, ${CONCURRENCY} in flight`, nullMax),
       row(`postgres guard, ${CONCURRENCY} in flight`, maxOne),
-      row('2 postgres guards, max rate', maxTwo),
+      row(`2 postgres guards, ${CONCURRENCY} in flight`, maxTwo),
       row(`null, ${RATE}/s`, nullRate),
       row(`postgres guard, ${RATE}/s`, rateOne),
       row(`2 postgres guards, ${RATE}/s`, rateTwo),
