@@ -71,61 +71,6 @@ export function playSessionOutcome(port: number, envLines: readonly string[], co
   });
 }
 
-/** One session that the server must answer and close with a FIN; its latency in ms. */
-export async function playSession(port: number, envLines: readonly string[]): Promise<number> {
-  const outcome = await playSessionOutcome(port, envLines);
-  if (outcome.end !== 'fin') throw new Error(`AGI session ended by ${outcome.end} after ${outcome.ms.toFixed(1)} ms`);
-  return outcome.ms;
-}
-
-export interface RunResult {
-  sessions: number;
-  seconds: number;
-  latenciesMs: number[];
-  generatorCpuSeconds: number;
-}
-
-/** Session `i` goes to guard `i` modulo their number: several guards share one load. */
-const portFor = (ports: number | readonly number[], i: number): number => (typeof ports === 'number' ? ports : (ports[i % ports.length] as number));
-
-/** Closed loop: `concurrency` sessions in flight at all times, `total` in all. */
-export async function runMaxRate(port: number | readonly number[], total: number, concurrency: number, env: (i: number) => readonly string[]): Promise<RunResult> {
-  const latencies: number[] = [];
-  let next = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const worker = async (): Promise<void> => {
-    while (next < total) {
-      const i = next++;
-      latencies.push(await playSession(portFor(port, i), env(i)));
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return finish(latencies, t0, cpu0);
-}
-
-/** Open loop: a session every 1/rate seconds, whatever the answers do. */
-export async function runFixedRate(port: number | readonly number[], rate: number, seconds: number, env: (i: number) => readonly string[]): Promise<RunResult> {
-  const total = Math.round(rate * seconds);
-  const latencies: number[] = [];
-  const pending: Promise<void>[] = [];
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  for (let i = 0; i < total; i++) {
-    const due = t0 + (i * 1000) / rate;
-    const wait = due - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    pending.push(playSession(portFor(port, i), env(i)).then((ms) => void latencies.push(ms)));
-  }
-  await Promise.all(pending);
-  return finish(latencies, t0, cpu0);
-}
-
-function finish(latencies: number[], t0: number, cpu0: NodeJS.CpuUsage): RunResult {
-  const cpu = process.cpuUsage(cpu0);
-  return { sessions: latencies.length, seconds: (performance.now() - t0) / 1000, latenciesMs: latencies, generatorCpuSeconds: (cpu.user + cpu.system) / 1e6 };
-}
-
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
