@@ -1,5 +1,5 @@
 import type { SecurityEvent } from '../domain/security.js';
-import { networkOf, parseAddress, formatAddress } from '../net/address.js';
+import { sourceRangeText } from '../net/address.js';
 
 /**
  * Failed authentications of a set of logs, by source and by account, in bounded memory.
@@ -88,7 +88,7 @@ export class FailureCollector {
     if (!s) {
       s = {
         address,
-        network: networkText(address),
+        network: sourceRangeText(address),
         attempts: 0,
         events: 0,
         services: new Set(),
@@ -140,16 +140,6 @@ function insertSorted(list: EvidenceLine[], line: EvidenceLine, order: (a: Evide
   list.push(line);
   list.sort(order);
   if (list.length > EVIDENCE_LINES) list.length = EVIDENCE_LINES;
-}
-
-/** The /24 or /64 around an address the parsers produced (already canonical). */
-export function networkText(address: string): string {
-  const parsed = parseAddress(address);
-  if (parsed === null) return address;
-  const bits = parsed.family === 4 ? 24 : 64;
-  const network = networkOf(parsed, bits);
-  const base = network.family === 4 ? formatAddress({ family: 4, value: network.base }) : formatAddress({ family: 6, value: network.base });
-  return `${base}/${bits}`;
 }
 
 /** The highest number of attempts in one clock minute. */

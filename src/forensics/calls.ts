@@ -1,5 +1,5 @@
 import type { AuditStore, DecisionRecord } from '../store/roles/audit.js';
-import { networkText } from './attempts.js';
+import { sourceRangeText } from '../net/address.js';
 import type { Takeover } from './takeovers.js';
 
 /** What the guard's audit says a set of calls did: how many, allowed or denied, where to, for how much. */
@@ -63,7 +63,7 @@ export async function findCalls(audit: AuditStore, query: CallQuery): Promise<Ca
   const filter = { ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}) };
   for await (const d of audit.exportDecisions(filter)) {
     const ip = d.source.ip;
-    const fromAttacker = ip !== null && (query.addresses.has(ip) || query.networks.has(networkText(ip)));
+    const fromAttacker = ip !== null && (query.addresses.has(ip) || query.networks.has(sourceRangeText(ip)));
     const account = accounts.get(d.extension);
     const afterTakeover = account !== undefined && d.at >= account.since;
     if (!fromAttacker && !afterTakeover) continue;

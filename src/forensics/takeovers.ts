@@ -1,5 +1,6 @@
 import type { SecurityEvent } from '../domain/security.js';
-import { hash53, networkText, type AccountFailures, type EvidenceLine, type SourceFailures } from './attempts.js';
+import { sourceRangeText } from '../net/address.js';
+import { hash53, type AccountFailures, type EvidenceLine, type SourceFailures } from './attempts.js';
 
 /**
  * Successful authentications that look like a break-in, found in a second reading of the logs
@@ -68,7 +69,7 @@ export class TakeoverCollector {
     this.addressed.add(event.account);
     const source = this.sources.get(event.address);
     if (source && source.firstAt < event.at) this.suspect(event, event.address, 'failed_before', line);
-    else if ((this.networks.get(networkText(event.address)) ?? Infinity) < event.at) this.suspect(event, event.address, 'network_failed_before', line);
+    else if ((this.networks.get(sourceRangeText(event.address)) ?? Infinity) < event.at) this.suspect(event, event.address, 'network_failed_before', line);
     const country = this.countryOf(event.address);
     if (country === null) return;
     let seen = this.countries.get(event.account);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SecurityEvent } from '../../src/domain/security.js';
-import { FailureCollector, networkText } from '../../src/forensics/attempts.js';
+import { FailureCollector } from '../../src/forensics/attempts.js';
 
 const failure = (over: Partial<SecurityEvent>): SecurityEvent => ({ kind: 'failed_auth', at: 1_000_000, service: 'PJSIP', account: '1001', address: '203.0.113.9', detail: 'x', ...over });
 
@@ -31,7 +31,10 @@ describe('attempts', () => {
   });
 
   it('groups IPv4 by /24 and IPv6 by /64', () => {
-    expect(networkText('203.0.113.9')).toBe('203.0.113.0/24');
-    expect(networkText('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    const c = new FailureCollector();
+    c.add(failure({ address: '203.0.113.9' }), 'messages', 'v4');
+    c.add(failure({ address: '2001:db8:1:2:3:4:5:6' }), 'messages', 'v6');
+    expect(c.sources.get('203.0.113.9')?.network).toBe('203.0.113.0/24');
+    expect(c.sources.get('2001:db8:1:2:3:4:5:6')?.network).toBe('2001:db8:1:2::/64');
   });
 });
