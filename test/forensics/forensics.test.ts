@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate, type InvestigateOptions } from '../../src/forensics/investigate.js';
+import type { ForensicsDocument } from '../../src/forensics/document.js';
 import type { ForensicsReport } from '../../src/forensics/report.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -189,9 +190,34 @@ describe('dialguard forensics as a command', () => {
     expect(text.stdout).toMatch(/calls of 1001 since 2026-12-01 22:10:07\.596: 2 \(1 allowed, 1 denied: destination_high_risk 1\)/);
     const json = await runCli(['forensics', '--json', messages, security], { cwd: dir, env: env() });
     expect(json.status).toBe(0);
-    const doc = JSON.parse(json.stdout) as { takeovers: Array<{ account: string; at: string }>; calls: { byAccount: Array<{ summary: { calls: number } }> } };
-    expect(doc.takeovers.map((t) => [t.account, t.at])).toEqual([['1001', '2026-12-01T22:10:07.596Z']]);
-    expect(doc.calls.byAccount[0]?.summary.calls).toBe(2);
+    expect(json.stdout.trim().split('\n')).toHaveLength(1);
+    const doc = JSON.parse(json.stdout) as Record<string, unknown> & ForensicsDocument;
+    // shared/design.md's names, which tools rely on.
+    expect(Object.keys(doc)).toEqual(expect.arrayContaining(['sources', 'takeovers', 'calls', 'advice']));
+    expect(doc.sources.find((s) => s.address === attacker)).toMatchObject({
+      address: attacker,
+      country: geoip.country(attacker),
+      failures: 4,
+      accounts: ['1001'],
+      first: '2026-12-01T22:10:05.145Z',
+      last: '2026-12-01T22:10:05.481Z',
+    });
+    expect(doc.takeovers).toHaveLength(1);
+    expect(doc.takeovers[0]).toMatchObject({ account: '1001', address: attacker, at: '2026-12-01T22:10:07.596Z' });
+    // The failures that made the address suspicious, then the success.
+    expect(doc.takeovers[0]?.evidence.some((l) => l.includes("failed for '45.95.147.6:5060'") && l.includes('Failed to authenticate'))).toBe(true);
+    expect(doc.takeovers[0]?.evidence.at(-1)).toContain('SecurityEvent="SuccessfulAuth"');
+    // Every audited call tied to the takeover or the attacking addresses, once: not the office call of 21:00.
+    expect(doc.calls?.map((c) => [c.ext, c.e164, c.country, c.result, c.reason, c.source])).toEqual([
+      ['1002', '+442079460000', 'GB', 'DENY', 'destination_country_denied', attacker],
+      ['1001', '+5352123456', 'CU', 'DENY', 'destination_high_risk', attacker],
+      ['1001', '+442079460000', 'GB', 'ALLOW', 'allowed', attacker],
+    ]);
+    expect(doc.calls?.map((c) => c.at)).toEqual(['2026-12-01T22:11:00.000Z', '2026-12-01T22:10:10.000Z', '2026-12-01T22:10:09.712Z']);
+    expect(doc.calls?.every((c) => /^[0-9A-Z]{26}$/.test(c.id))).toBe(true);
+    expect(doc.callSummary?.byAccount[0]).toMatchObject({ account: '1001', since: '2026-12-01T22:10:07.596Z', summary: { calls: 2, allowed: 1, denied: 1 } });
+    expect(doc.advice).toEqual(expect.arrayContaining([expect.stringContaining('Change the secret of account 1001')]));
+    expect(doc.advice.every((a) => typeof a === 'string')).toBe(true);
   });
 
   it('a bad TIME or no FILE is a usage error, exit 2', async () => {
