@@ -10,7 +10,8 @@ import { openGeoIp } from '../../src/geo/geoip.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/roles/index.js';
 import { loadText } from '../support/captures.js';
-import { runCli } from '../support/cli-process.js';
+import { runCli, runCliOnTerminal, terminalMissing } from '../support/cli-process.js';
+import { requireDependency } from '../support/require-dependency.js';
 import { tempGuard } from '../support/temp-db.js';
 
 /**
@@ -234,5 +235,22 @@ describe('dialguard forensics as a command', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`no database at ${join(dir, 'none.db')}: the calls are not known`);
     expect(r.stdout).toContain('1001 (PJSIP) from 2026-12-01 22:10:07.597');
+  });
+});
+
+describe.runIf(await requireDependency('a pseudo-terminal', terminalMissing))('dialguard forensics on a terminal', () => {
+  it('shows its progress on stderr, in place, and clears it before the report; piped, it shows none', async () => {
+    const env = { DIALGUARD_DB: dbPath, DIALGUARD_TIMEZONE: 'UTC' };
+    const run = await runCliOnTerminal(['forensics', messages, security], { cwd: dir, env, stdoutPath: join(dir, 'report.txt') });
+    expect(run.status).toBe(0);
+    // Each file's two readings end at 100%, each line written over the one before it.
+    for (const [file, pass] of [[messages, 'failures'], [security, 'failures'], [messages, 'successes'], [security, 'successes']]) {
+      expect(run.stderr).toContain(`\r\x1b[Kreading ${file} (${pass}): 100%`);
+    }
+    expect(run.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(run.stdout).toContain('Accounts taken over (suspected): 1');
+    expect(run.stdout).not.toContain('reading ');
+    const piped = await runCli(['forensics', messages, security], { cwd: dir, env });
+    expect(piped.stderr).toBe('');
   });
 });
