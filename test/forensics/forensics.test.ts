@@ -149,8 +149,9 @@ describe('dialguard forensics on the captured break-in', () => {
     writeFileSync(join(rotated, 'messages.1'), `${lines.slice(0, 30).join('\n')}\n`);
     writeFileSync(join(rotated, 'messages'), lines.slice(30).join('\n'));
     writeFileSync(join(rotated, 'security.1.gz'), gzipSync(relocate(loadText('security/security.log'))));
-    // A gzip file cut short, a folder, a missing file and a line of 100 000 characters.
-    writeFileSync(join(rotated, 'security.2.gz'), gzipSync(relocate(loadText('security/security.log'))).subarray(0, 600));
+    // An older rotation cut short (its lines are older than the capture's), a folder, a missing file and a line of 100 000 characters.
+    const older = Array.from({ length: 2000 }, (_, i) => `[2026-11-20 08:00:00.${String(i % 1000).padStart(3, '0')}] VERBOSE[100] pbx.c: line ${i * 7919}`).join('\n');
+    writeFileSync(join(rotated, 'security.2.gz'), gzipSync(older).subarray(0, 600));
     writeFileSync(join(rotated, 'full'), `${'x'.repeat(100_000)}\n${lines[1]}\n`);
     mkdirSync(join(rotated, 'folder'));
     const files = ['messages', 'messages.1', 'security.1.gz', 'security.2.gz', 'full', 'missing', 'folder'].map((f) => join(rotated, f));
