@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate, type InvestigateOptions } from '../../src/forensics/investigate.js';
+import { renderReport } from '../../src/forensics/render.js';
 import type { ForensicsDocument } from '../../src/forensics/document.js';
 import type { ForensicsReport } from '../../src/forensics/report.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
@@ -170,6 +171,17 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(byName['missing']?.error).toMatch(/ENOENT/);
     expect(byName['folder']?.error).toBe('not a regular file');
     expect(report.actions.join('\n')).toContain(`Read again with access to ${join(rotated, 'security.2.gz')}, ${join(rotated, 'missing')}, ${join(rotated, 'folder')}`);
+  });
+
+  it('a log with no attack gives no advice at all: every step is about something found', async () => {
+    const quiet = join(dir, 'quiet');
+    writeFileSync(quiet, loadText('security/messages.log').split('\n').filter((l) => l.includes('VERBOSE') && !l.includes('logged on from') && !l.includes('Added contact') && !l.includes('is now Reachable')).join('\n'));
+    const report = await run([quiet]);
+    expect(report.files[0]).toMatchObject({ events: 0, unrecognised: 0 });
+    expect(report.files[0]?.ignored).toBeGreaterThan(0);
+    expect([report.sources, report.takeovers, report.actions]).toEqual([[], [], []]);
+    expect(report.calls?.all.calls).toBe(0);
+    expect(renderReport(report, 'UTC')).toContain('What to do\n  nothing: these logs show no attack');
   });
 
   it('--since leaves out what came before: a success after failures outside the window is not a takeover', async () => {
