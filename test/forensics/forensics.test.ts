@@ -173,6 +173,24 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(report.actions.join('\n')).toContain(`Read again with access to ${join(rotated, 'security.2.gz')}, ${join(rotated, 'missing')}, ${join(rotated, 'folder')}`);
   });
 
+  it('chan_sip: failed registrations then "Registered SIP" from the same address is a takeover, in the lines sites quote', async () => {
+    // The forms of shared/asterisk/security/chan_sip-lines.txt (1.6: no port on failures, "at IP port N"), for one peer.
+    const lines = [
+      ...[1, 2, 3].map((s) => `[Jul 21 04:39:5${s}] NOTICE[4324] chan_sip.c: Registration from '"1001"<sip:1001@X.X.X.X>' failed for '174.121.165.202' - Wrong password`),
+      `[Jul 21 04:39:54] NOTICE[4324] chan_sip.c: Registration from '"1002"<sip:1002@X.X.X.X>' failed for '174.121.165.202' - No matching peer found`,
+      `[Jul 21 04:40:10] VERBOSE[4324] logger.c: -- Registered SIP '1001' at 174.121.165.202 port 5060`,
+      `[Jul 21 05:00:00] VERBOSE[4324] logger.c: -- Registered SIP '0004F72A00057' at 74.115.96.19 port 5060`,
+    ];
+    const sip = join(dir, 'chan_sip-messages');
+    writeFileSync(sip, `${lines.join('\n')}\n`);
+    const report = await run([sip], { audit: null });
+    expect(report.sources.map((s) => [s.address, s.services, s.attempts, s.accounts])).toEqual([['174.121.165.202', ['SIP'], 4, ['1001', '1002']]]);
+    expect(report.takeovers.map((t) => [t.account, t.service, new Date(t.at).toISOString().slice(5), t.sources.map((x) => [x.address, x.reasons])])).toEqual([
+      ['1001', 'SIP', '07-21T04:40:10.000Z', [['174.121.165.202', ['failed_before']]]],
+    ]);
+    expect(report.actions.join('\n')).toContain('Change the secret of account 1001');
+  });
+
   it('a log with no attack gives no advice at all: every step is about something found', async () => {
     const quiet = join(dir, 'quiet');
     writeFileSync(quiet, loadText('security/messages.log').split('\n').filter((l) => l.includes('VERBOSE') && !l.includes('logged on from') && !l.includes('Added contact') && !l.includes('is now Reachable')).join('\n'));
