@@ -173,6 +173,17 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(report.actions.join('\n')).toContain(`Read again with access to ${join(rotated, 'security.2.gz')}, ${join(rotated, 'missing')}, ${join(rotated, 'folder')}`);
   });
 
+  it('full repeats messages: giving it too changes no count, and a file named twice is read once', async () => {
+    const full = join(dir, 'full');
+    writeFileSync(full, relocate(loadText('security/full.log')));
+    const plain = await run([messages, security]);
+    const all = await run([messages, full, security, messages]);
+    expect(all.files.map((f) => f.path)).toEqual([messages, full, security]);
+    expect(all.sources.map((s) => [s.address, s.attempts, s.accounts, s.peakPerMinute])).toEqual(plain.sources.map((s) => [s.address, s.attempts, s.accounts, s.peakPerMinute]));
+    expect(all.totals).toEqual(plain.totals);
+    expect(all.takeovers.map((t) => [t.account, t.at, t.sources.map((x) => [x.address, x.successes])])).toEqual(plain.takeovers.map((t) => [t.account, t.at, t.sources.map((x) => [x.address, x.successes])]));
+  });
+
   it('chan_sip: failed registrations then "Registered SIP" from the same address is a takeover, in the lines sites quote', async () => {
     // The forms of shared/asterisk/security/chan_sip-lines.txt (1.6: no port on failures, "at IP port N"), for one peer.
     const lines = [
