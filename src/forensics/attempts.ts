@@ -11,7 +11,7 @@ import { LogWindows, logOf, StreamCount } from './repeats.js';
  * session (chan_sip, AMI logins) are one attempt per source, service, account and second, so
  * that AMI's two NOTICEs for an unknown user are one attempt. Within a log an attempt's key is
  * remembered for a minute of log time only, and the logs given (messages, full, security, each
- * with its rotations) each count their own attempts, the most of them being the count
+ * with its rotations) each count their own attempts, the most of them per service being the count
  * (src/forensics/repeats.ts): what is kept grows with the sources, accounts and minutes of the
  * attack, never with the number of lines.
  */
@@ -28,7 +28,7 @@ export interface SourceFailures {
   address: string;
   /** `/24` (IPv4) or `/64` (IPv6) around it. */
   network: string;
-  /** The most attempts any one log tells (messages, full and security tell the same ones). */
+  /** The most attempts any one log tells, service by service (messages, full and security tell the same ones). */
   attempts: number;
   attemptCounts: StreamCount;
   /** Events behind the attempts (lines counted, several per attempt). */
@@ -86,7 +86,7 @@ export class FailureCollector {
         a = { account: event.account, attempts: 0, attemptCounts: new StreamCount(), firstAt: event.at, lastAt: event.at, addresses: new Set() };
         this.accounts.set(event.account, a);
       }
-      a.attemptCounts.add(log);
+      a.attemptCounts.add(log, event.service);
       a.attempts = a.attemptCounts.value;
       a.firstAt = Math.min(a.firstAt, event.at);
       a.lastAt = Math.max(a.lastAt, event.at);
@@ -128,7 +128,7 @@ export class FailureCollector {
     }
     s.events++;
     if (isNewAttempt) {
-      s.attemptCounts.add(log);
+      s.attemptCounts.add(log, event.service);
       s.attempts = s.attemptCounts.value;
       countMinute(s.rates, log, Math.floor(event.at / 60_000));
     }

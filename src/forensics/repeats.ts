@@ -7,7 +7,8 @@ import { basename, dirname, join } from 'node:path';
  * - within a log, a request's lines are within a second of each other: a key is remembered for
  *   a minute of log time (RecentKeys), then forgotten;
  * - across files, each log (a file and its rotations) keeps its own count, and the count is the
- *   most any one log tells (StreamCount): messages, full and security each saw the same requests.
+ *   most any one log tells, service by service (StreamCount): messages, full and security each
+ *   saw the same requests.
  */
 
 /** `messages`, `messages.1`, `messages.2.gz` and logrotate's `messages-20261201.gz` are one log; `full` is another. */
@@ -49,15 +50,25 @@ export class RecentKeys {
   }
 }
 
-/** A count that several logs tell at once: each log's own sum, and the most any of them tells. */
+/**
+ * A count that several logs tell at once: each log's own sum per service, the most any log tells
+ * for each service, added up (a `messages` log may tell the SIP requests and the AMI logins that a
+ * `security` log without AMI events does not).
+ */
 export class StreamCount {
   private readonly counts = new Map<string, number>();
+  private readonly most = new Map<string, number>();
   value = 0;
 
-  add(log: string): void {
-    const n = (this.counts.get(log) ?? 0) + 1;
-    this.counts.set(log, n);
-    if (n > this.value) this.value = n;
+  add(log: string, service = ''): void {
+    const key = `${service}\u0000${log}`;
+    const n = (this.counts.get(key) ?? 0) + 1;
+    this.counts.set(key, n);
+    const before = this.most.get(service) ?? 0;
+    if (n > before) {
+      this.most.set(service, n);
+      this.value += n - before;
+    }
   }
 }
 

@@ -60,6 +60,15 @@ describe('the logs a set of files is', () => {
     expect(c.accounts.get('1001')?.attempts).toBe(3);
   });
 
+  it('service by service: AMI logins told only by messages add to the SIP requests that security tells too', () => {
+    const c = new FailureCollector();
+    c.add(failure({ session: 's1' }), '/l/messages', 'a');
+    c.add(failure({ session: 's1' }), '/l/security', 'a2');
+    c.add(failure({ session: 's2', at: 1_000_500 }), '/l/security', 'b');
+    c.add(failure({ service: 'AMI', account: 'admin', at: 1_002_000 }), '/l/messages', 'c');
+    expect(c.sources.get('203.0.113.9')?.attempts).toBe(3);
+  });
+
   it('a key is forgotten a minute of log time later: the same Call-ID an hour on is another attempt', () => {
     const c = new FailureCollector();
     c.add(failure({ session: 'same', at: 1_000_000 }), 'messages', 'a');
