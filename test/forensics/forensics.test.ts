@@ -99,6 +99,8 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(takeover).toMatchObject({ account: '1001', service: 'PJSIP', at: TAKEOVER_AT });
     expect(takeover?.sources.map((s) => [s.address, s.reasons, s.at])).toEqual([[attacker, ['failed_before'], TAKEOVER_AT]]);
     expect(takeover?.sources[0]?.line.text).toContain('SecurityEvent="SuccessfulAuth"');
+    // The break-in, the INVITE and the unregister, as the security log tells them; messages' Added contact is the first of them again.
+    expect(takeover?.sources[0]?.successes).toBe(3);
 
     const after = report.calls?.byAccount[0];
     expect(after).toMatchObject({ account: '1001', since: TAKEOVER_AT });
