@@ -269,6 +269,9 @@ describe('dialguard forensics as a command', () => {
     const bad = await runCli(['forensics', '--since', 'last tuesday', messages], { cwd: dir, env: env() });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--since "last tuesday" is not an ISO-8601 time');
+    const backwards = await runCli(['forensics', '--since', '2026-12-02', '--until', '2026-12-01', messages], { cwd: dir, env: env() });
+    expect(backwards.status).toBe(2);
+    expect(backwards.stderr).toContain('--until must be after --since');
     const none = await runCli(['forensics'], { cwd: dir, env: env() });
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('give at least one log FILE');
