@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/config.js';
+import { forensicsDocument } from '../forensics/document.js';
 import { investigate } from '../forensics/investigate.js';
 import { renderReport } from '../forensics/render.js';
 import type { ForensicsReport } from '../forensics/report.js';
@@ -23,8 +24,6 @@ export interface ForensicsIO extends CommandIO {
   /** A progress line for a terminal (overwritten in place); absent when stderr is not a TTY. */
   progress?(text: string): void;
 }
-
-const TIME_KEYS = new Set(['at', 'since', 'until', 'firstSeen', 'lastSeen', 'firstAt', 'lastAt']);
 
 export async function runForensics(config: Config, args: string[], io: ForensicsIO): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -77,7 +76,7 @@ function timeOption(name: string, text: string | undefined): number | undefined 
   return ms;
 }
 
-/** One JSON document; times as ISO-8601 UTC. */
+/** One JSON document, under shared/design.md's names. */
 export function toJson(report: ForensicsReport): string {
-  return JSON.stringify(report, (key, value: unknown) => (TIME_KEYS.has(key) && typeof value === 'number' ? new Date(value).toISOString() : value));
+  return JSON.stringify(forensicsDocument(report));
 }

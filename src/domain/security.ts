@@ -32,6 +32,11 @@ export interface SecurityEvent {
   session?: string;
 }
 
+/** Where the AMI feed and the security-log follower deliver what they parsed (src/intrusion's tracker). Synchronous: it only counts, in memory. */
+export interface SecurityEventSink {
+  accept(event: SecurityEvent): void;
+}
+
 /** A source's recent failures as the reputation tracker counts them when a call is decided. */
 export interface SourceStanding {
   /** The address as given, formatted by `src/net/address.ts`. */

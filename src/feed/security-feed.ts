@@ -6,17 +6,12 @@
  */
 import type { Logger } from 'pino';
 import type { AmiConfig } from '../config/config.js';
-import type { SecurityEvent } from '../domain/security.js';
+import type { SecurityEvent, SecurityEventSink } from '../domain/security.js';
 import { startAmiClient, type AmiClient } from '../ami/client.js';
 import type { Metrics, SecurityEventSource } from '../metrics.js';
 import { securityEventFromFields } from '../security/event-fields.js';
 import { followFile, type FileFollower, type FileFollowerOptions } from './file-follower.js';
 import { parseAsteriskLine } from '../security/parse-line.js';
-
-/** What consumes the events (src/intrusion's tracker). Synchronous: it only counts, in memory. */
-export interface SecurityEventSink {
-  accept(event: SecurityEvent): void;
-}
 
 export type SecurityFeedMetrics = Pick<Metrics, 'watchAmiConnection' | 'watchSecuritySource' | 'observeSecurityEvent' | 'observeSecurityEventUnparsed'>;
 

@@ -1,5 +1,6 @@
 import type { SecurityEvent } from '../domain/security.js';
-import { networkOf, parseAddress, formatAddress } from '../net/address.js';
+import { sourceRangeText } from '../net/address.js';
+import { LogWindows, logOf, StreamCount } from './repeats.js';
 
 /**
  * Failed authentications of a set of logs, by source and by account, in bounded memory.
@@ -8,8 +9,11 @@ import { networkOf, parseAddress, formatAddress } from '../net/address.js';
  * 3 NOTICEs and 4 security events; full.log repeats messages.log): an ATTEMPT is one request,
  * the failure events that share the source address and the SessionID / Call-ID. Lines without a
  * session (chan_sip, AMI logins) are one attempt per source, service, account and second, so
- * that AMI's two NOTICEs for an unknown user are one attempt, and the same line read from two
- * files is counted once. Keys are kept as 53-bit hashes: a few bytes per attempt.
+ * that AMI's two NOTICEs for an unknown user are one attempt. Within a log an attempt's key is
+ * remembered for a minute of log time only, and the logs given (messages, full, security, each
+ * with its rotations) each count their own attempts, the most of them per service being the count
+ * (src/forensics/repeats.ts): what is kept grows with the sources, accounts and minutes of the
+ * attack, never with the number of lines.
  */
 
 export interface EvidenceLine {
@@ -24,7 +28,9 @@ export interface SourceFailures {
   address: string;
   /** `/24` (IPv4) or `/64` (IPv6) around it. */
   network: string;
+  /** The most attempts any one log tells, service by service (messages, full and security tell the same ones). */
   attempts: number;
+  attemptCounts: StreamCount;
   /** Events behind the attempts (lines counted, several per attempt). */
   events: number;
   services: Set<string>;
@@ -33,16 +39,24 @@ export interface SourceFailures {
   accountsTruncated: boolean;
   firstAt: number;
   lastAt: number;
-  /** Attempts per minute (epoch minute → count), for the peak rate. */
-  perMinute: Map<number, number>;
+  /** The peak rate as each log tells it. */
+  rates: Map<string, MinuteRate>;
   /** The first two and the last two lines, by time. */
   firstLines: EvidenceLine[];
   lastLines: EvidenceLine[];
 }
 
+/** Attempts in the clock minute being read and the most in any minute before: a log is read in time order. */
+export interface MinuteRate {
+  minute: number;
+  count: number;
+  peak: number;
+}
+
 export interface AccountFailures {
   account: string;
   attempts: number;
+  attemptCounts: StreamCount;
   firstAt: number;
   lastAt: number;
   addresses: Set<string>;
@@ -55,48 +69,58 @@ const EVIDENCE_LINES = 2;
 export class FailureCollector {
   readonly sources = new Map<string, SourceFailures>();
   readonly accounts = new Map<string, AccountFailures>();
-  private readonly seen = new Set<number>();
-  private readonly seenPerAccount = new Set<number>();
+  private readonly recent = new LogWindows();
 
+  /** `file` is the path read: its log (messages, full, security…) is told by its name. */
   add(event: SecurityEvent, file: string, line: string): void {
     if (event.kind !== 'invalid_account' && event.kind !== 'failed_auth') return;
     const key = attemptKey(event);
-    const h = hash53(key);
-    const isNewAttempt = !this.seen.has(h);
-    if (isNewAttempt) this.seen.add(h);
-    if (event.address !== null) this.addToSource(event, { at: event.at, text: `${file}: ${line}`, line }, isNewAttempt);
+    const log = logOf(file);
+    const isNewAttempt = this.recent.first(log, hash53(key), event.at);
+    if (event.address !== null) this.addToSource(event, log, { at: event.at, text: `${file}: ${line}`, line }, isNewAttempt);
     if (event.account !== null) {
       // An attempt names its account in one of its events only (ChallengeResponseFailed says <unknown>).
-      const accountKey = hash53(`${key}|${event.account}`);
-      if (this.seenPerAccount.has(accountKey)) return;
-      this.seenPerAccount.add(accountKey);
+      if (!this.recent.first(log, hash53(`${key}|${event.account}`), event.at)) return;
       let a = this.accounts.get(event.account);
       if (!a) {
-        a = { account: event.account, attempts: 0, firstAt: event.at, lastAt: event.at, addresses: new Set() };
+        a = { account: event.account, attempts: 0, attemptCounts: new StreamCount(), firstAt: event.at, lastAt: event.at, addresses: new Set() };
         this.accounts.set(event.account, a);
       }
-      a.attempts++;
+      a.attemptCounts.add(log, event.service);
+      a.attempts = a.attemptCounts.value;
       a.firstAt = Math.min(a.firstAt, event.at);
       a.lastAt = Math.max(a.lastAt, event.at);
       if (event.address !== null && a.addresses.size < ADDRESSES_PER_ACCOUNT_LIMIT) a.addresses.add(event.address);
     }
   }
 
-  private addToSource(event: SecurityEvent, evidence: EvidenceLine, isNewAttempt: boolean): void {
+  /** Entries held (keys, sources, accounts, names, rates): what the bounded-memory test bounds. */
+  retained(): number {
+    let n = this.recent.size + this.accounts.size;
+    for (const a of this.accounts.values()) n += a.addresses.size;
+    for (const s of this.sources.values()) {
+      n += 1 + s.accounts.size + s.services.size;
+      n += s.rates.size;
+    }
+    return n;
+  }
+
+  private addToSource(event: SecurityEvent, log: string, evidence: EvidenceLine, isNewAttempt: boolean): void {
     const address = event.address as string;
     let s = this.sources.get(address);
     if (!s) {
       s = {
         address,
-        network: networkText(address),
+        network: sourceRangeText(address),
         attempts: 0,
+        attemptCounts: new StreamCount(),
         events: 0,
         services: new Set(),
         accounts: new Set(),
         accountsTruncated: false,
         firstAt: event.at,
         lastAt: event.at,
-        perMinute: new Map(),
+        rates: new Map(),
         firstLines: [],
         lastLines: [],
       };
@@ -104,9 +128,9 @@ export class FailureCollector {
     }
     s.events++;
     if (isNewAttempt) {
-      s.attempts++;
-      const minute = Math.floor(event.at / 60_000);
-      s.perMinute.set(minute, (s.perMinute.get(minute) ?? 0) + 1);
+      s.attemptCounts.add(log, event.service);
+      s.attempts = s.attemptCounts.value;
+      countMinute(s.rates, log, Math.floor(event.at / 60_000));
     }
     if (event.service) s.services.add(event.service);
     if (event.account !== null && !s.accounts.has(event.account)) {
@@ -142,20 +166,18 @@ function insertSorted(list: EvidenceLine[], line: EvidenceLine, order: (a: Evide
   if (list.length > EVIDENCE_LINES) list.length = EVIDENCE_LINES;
 }
 
-/** The /24 or /64 around an address the parsers produced (already canonical). */
-export function networkText(address: string): string {
-  const parsed = parseAddress(address);
-  if (parsed === null) return address;
-  const bits = parsed.family === 4 ? 24 : 64;
-  const network = networkOf(parsed, bits);
-  const base = network.family === 4 ? formatAddress({ family: 4, value: network.base }) : formatAddress({ family: 6, value: network.base });
-  return `${base}/${bits}`;
+/** A line of another minute closes the one before (lines of two threads a millisecond apart may be one off). */
+function countMinute(rates: Map<string, MinuteRate>, log: string, minute: number): void {
+  const rate = rates.get(log);
+  if (!rate) rates.set(log, { minute, count: 1, peak: 0 });
+  else if (rate.minute === minute) rate.count++;
+  else Object.assign(rate, { minute, count: 1, peak: Math.max(rate.peak, rate.count) });
 }
 
-/** The highest number of attempts in one clock minute. */
+/** The highest number of attempts in one clock minute, as the log that tells most tells it. */
 export function peakPerMinute(s: SourceFailures): number {
   let peak = 0;
-  for (const n of s.perMinute.values()) peak = Math.max(peak, n);
+  for (const rate of s.rates.values()) peak = Math.max(peak, rate.peak, rate.count);
   return peak;
 }
 

@@ -1,5 +1,5 @@
 import type { AuditStore, DecisionRecord } from '../store/roles/audit.js';
-import { networkText } from './attempts.js';
+import { sourceRangeText } from '../net/address.js';
 import type { Takeover } from './takeovers.js';
 
 /** What the guard's audit says a set of calls did: how many, allowed or denied, where to, for how much. */
@@ -40,9 +40,14 @@ export interface CallsFound {
   byAccount: Array<{ account: string; since: number; summary: CallSummary }>;
   /** Every call above once (a call can be both from an attacking address and of an account taken over). */
   all: CallSummary;
+  /** Those calls one by one, newest first, at most CALL_LIST_LIMIT (`listTruncated` beyond): `--json`'s `calls`. */
+  list: CallRow[];
+  listTruncated: boolean;
 }
 
 const SAMPLE_CALLS = 20;
+/** Ten thousand calls is weeks of an intruder's traffic; beyond, the counts above still hold them all. */
+export const CALL_LIST_LIMIT = 10_000;
 
 export interface CallQuery {
   /** Attacking addresses. */
@@ -60,19 +65,23 @@ export async function findCalls(audit: AuditStore, query: CallQuery): Promise<Ca
   const all = emptySummary();
   const byAccount = query.takeovers.map((t) => ({ account: t.account, since: t.at, summary: emptySummary() }));
   const accounts = new Map(byAccount.map((a) => [a.account, a]));
+  const list: CallRow[] = [];
+  let listTruncated = false;
   const filter = { ...(query.from !== undefined ? { from: query.from } : {}), ...(query.to !== undefined ? { to: query.to } : {}) };
   for await (const d of audit.exportDecisions(filter)) {
     const ip = d.source.ip;
-    const fromAttacker = ip !== null && (query.addresses.has(ip) || query.networks.has(networkText(ip)));
+    const fromAttacker = ip !== null && (query.addresses.has(ip) || query.networks.has(sourceRangeText(ip)));
     const account = accounts.get(d.extension);
     const afterTakeover = account !== undefined && d.at >= account.since;
     if (!fromAttacker && !afterTakeover) continue;
     const settled = d.result === 'ALLOW' && d.reservedMicros !== null ? await settledCost(audit, d.callId) : 0;
     count(all, d, settled);
+    if (list.length < CALL_LIST_LIMIT) list.push(callRow(d));
+    else listTruncated = true;
     if (fromAttacker) count(fromSources, d, settled);
     if (afterTakeover) count((account as (typeof byAccount)[number]).summary, d, settled);
   }
-  return { fromSources, byAccount, all };
+  return { fromSources, byAccount, all, list, listTruncated };
 }
 
 async function settledCost(audit: AuditStore, callId: string): Promise<number> {
@@ -99,7 +108,9 @@ function count(s: CallSummary, d: DecisionRecord, settledMicros: number): void {
   s.settledMicros += settledMicros;
   s.firstAt = s.firstAt === null ? d.at : Math.min(s.firstAt, d.at);
   s.lastAt = s.lastAt === null ? d.at : Math.max(s.lastAt, d.at);
-  if (s.sample.length < SAMPLE_CALLS) {
-    s.sample.push({ callId: d.callId, at: d.at, extension: d.extension, dialled: d.dialled, e164: d.e164, country: d.country, source: d.source.ip, result: d.result, reason: d.reason });
-  }
+  if (s.sample.length < SAMPLE_CALLS) s.sample.push(callRow(d));
+}
+
+function callRow(d: DecisionRecord): CallRow {
+  return { callId: d.callId, at: d.at, extension: d.extension, dialled: d.dialled, e164: d.e164, country: d.country, source: d.source.ip, result: d.result, reason: d.reason };
 }

@@ -34,7 +34,8 @@ const SUCCESS_MARKERS = ['SuccessfulAuth', 'Added contact', 'is now Reachable', 
 export async function investigate(options: InvestigateOptions): Promise<ForensicsReport> {
   const files: FileReport[] = [];
   const readable: Array<{ info: LogFileInfo; report: FileReport }> = [];
-  for (const path of options.files) {
+  // A file named twice (messages* and messages) is one file: read twice, it would count its log twice.
+  for (const path of new Set(options.files)) {
     const report: FileReport = { path, lines: 0, events: 0, ignored: 0, unrecognised: 0, overlong: 0, securityEvents: 0 };
     files.push(report);
     try {
@@ -43,6 +44,8 @@ export async function investigate(options: InvestigateOptions): Promise<Forensic
       report.error = (err as Error).message;
     }
   }
+  // Oldest first: the rotations of a log are read in the order they were written (src/forensics/repeats.ts).
+  readable.sort((a, b) => a.info.mtimeMs - b.info.mtimeMs);
   const inWindow = (e: SecurityEvent): boolean => (options.since === undefined || e.at >= options.since) && (options.until === undefined || e.at < options.until);
 
   const failures = new FailureCollector();

@@ -1,5 +1,7 @@
 import type { SecurityEvent } from '../domain/security.js';
-import { hash53, networkText, type AccountFailures, type EvidenceLine, type SourceFailures } from './attempts.js';
+import { sourceRangeText } from '../net/address.js';
+import { hash53, type AccountFailures, type EvidenceLine, type SourceFailures } from './attempts.js';
+import { LogWindows, logOf, StreamCount } from './repeats.js';
 
 /**
  * Successful authentications that look like a break-in, found in a second reading of the logs
@@ -38,12 +40,18 @@ interface CountrySeen {
   line: EvidenceLine;
 }
 
+interface Suspect extends TakeoverSource {
+  service: string;
+  /** Successes as each log tells them (messages, full and security repeat one another). */
+  counts: StreamCount;
+}
+
 export class TakeoverCollector {
-  private readonly byAccount = new Map<string, Map<string | null, TakeoverSource & { service: string }>>();
+  private readonly byAccount = new Map<string, Map<string | null, Suspect>>();
   private readonly countries = new Map<string, Map<string, CountrySeen>>();
   private readonly addressed = new Set<string>();
   private readonly networks = new Map<string, number>();
-  private readonly seen = new Set<number>();
+  private readonly recent = new LogWindows();
 
   constructor(
     private readonly sources: ReadonlyMap<string, SourceFailures>,
@@ -55,20 +63,20 @@ export class TakeoverCollector {
 
   add(event: SecurityEvent, file: string, text: string): void {
     if (event.kind !== 'successful_auth' || event.account === null) return;
-    // One success is one line however many files repeat it (messages and full).
+    // One success is one however many lines of a file tell it; the logs each count theirs.
     const key = hash53(`${event.account}|${event.address}|${event.session ?? `${event.detail}|${Math.floor(event.at / 1000)}`}`);
-    if (this.seen.has(key)) return;
-    this.seen.add(key);
+    const log = logOf(file);
+    if (!this.recent.first(log, key, event.at)) return;
     const line = { at: event.at, text: `${file}: ${text}`, line: text };
     if (event.address === null) {
       const failed = this.accounts.get(event.account);
-      if (failed && failed.firstAt < event.at) this.suspect(event, null, 'failed_on_account', line);
+      if (failed && failed.firstAt < event.at) this.suspect(event, null, 'failed_on_account', line, log);
       return;
     }
     this.addressed.add(event.account);
     const source = this.sources.get(event.address);
-    if (source && source.firstAt < event.at) this.suspect(event, event.address, 'failed_before', line);
-    else if ((this.networks.get(networkText(event.address)) ?? Infinity) < event.at) this.suspect(event, event.address, 'network_failed_before', line);
+    if (source && source.firstAt < event.at) this.suspect(event, event.address, 'failed_before', line, log);
+    else if ((this.networks.get(sourceRangeText(event.address)) ?? Infinity) < event.at) this.suspect(event, event.address, 'network_failed_before', line, log);
     const country = this.countryOf(event.address);
     if (country === null) return;
     let seen = this.countries.get(event.account);
@@ -77,16 +85,28 @@ export class TakeoverCollector {
     if (!before || event.at < before.at) seen.set(country, { at: event.at, address: event.address, service: event.service, line });
   }
 
-  private suspect(event: SecurityEvent, address: string | null, reason: TakeoverReason, line: EvidenceLine): void {
+  /** Entries held (keys, accounts and their countries, suspects): what the bounded-memory test bounds. */
+  retained(): number {
+    let n = this.recent.size + this.addressed.size + this.networks.size;
+    for (const seen of this.countries.values()) n += 1 + seen.size;
+    for (const entries of this.byAccount.values()) n += 1 + entries.size;
+    return n;
+  }
+
+  /** `log` is the log the success was read from; none for a success judged afterwards (a new country), already counted. */
+  private suspect(event: SecurityEvent, address: string | null, reason: TakeoverReason, line: EvidenceLine, log?: string): void {
     const account = event.account as string;
     let entries = this.byAccount.get(account);
     if (!entries) this.byAccount.set(account, (entries = new Map()));
-    const entry = entries.get(address);
+    let entry = entries.get(address);
     if (!entry) {
-      entries.set(address, { address, country: address === null ? null : this.countryOf(address), reasons: [reason], at: event.at, successes: 1, line, service: event.service });
-      return;
+      entry = { address, country: address === null ? null : this.countryOf(address), reasons: [reason], at: event.at, successes: 1, line, service: event.service, counts: new StreamCount() };
+      entries.set(address, entry);
     }
-    entry.successes++;
+    if (log !== undefined) {
+      entry.counts.add(log);
+      entry.successes = Math.max(1, entry.counts.value);
+    }
     if (!entry.reasons.includes(reason)) entry.reasons.push(reason);
     if (event.at < entry.at) Object.assign(entry, { at: event.at, line });
   }
@@ -102,7 +122,7 @@ export class TakeoverCollector {
       const sources = [...entries.values()].filter((e) => e.address !== null || !this.addressed.has(account)).sort((a, b) => a.at - b.at);
       const first = sources[0];
       if (!first) continue;
-      takeovers.push({ account, service: first.service, at: first.at, sources: sources.map(({ service: _service, ...s }) => s) });
+      takeovers.push({ account, service: first.service, at: first.at, sources: sources.map(({ service: _service, counts: _counts, ...s }) => s) });
     }
     return takeovers.sort((a, b) => a.at - b.at);
   }

@@ -1,5 +1,5 @@
 import type { SourceReputation, SourceStanding } from '../domain/security.js';
-import { formatNetwork, parseAddress, sourceRange } from '../net/address.js';
+import { sourceRangeText } from '../net/address.js';
 
 /**
  * The reputation of a guard fed no security events: every source has no failure. `serve`
@@ -7,7 +7,6 @@ import { formatNetwork, parseAddress, sourceRange } from '../net/address.js';
  */
 export const UNKNOWN_REPUTATION: SourceReputation = {
   standing(address): SourceStanding {
-    const parsed = parseAddress(address);
-    return { address, failures: 0, network: parsed === null ? address : formatNetwork(sourceRange(parsed)), networkFailures: 0 };
+    return { address, failures: 0, network: sourceRangeText(address), networkFailures: 0 };
   },
 };

@@ -1,15 +1,10 @@
 import type { Logger } from 'pino';
-import type { SecurityEvent, SourceReputation } from '../domain/security.js';
+import type { SecurityEventSink, SourceReputation } from '../domain/security.js';
 import type { TakeoverStore } from '../store/roles/locks.js';
 import { trustedNetworks } from './networks.js';
 import { MAX_WINDOW_MS, windowMsOf, type IntrusionPolicy } from './policy.js';
 import type { CountrySummary, ReputationTracker, SourceSummary, SuccessObservation, SuspiciousEntry } from './reputation.js';
 import { assessTakeover, composeTakeoverEffects, describeTakeover, type TakeoverPolicy } from './takeover.js';
-
-/** Where the AMI feed and the security-log follower deliver what they parsed. */
-export interface SecurityEventSink {
-  accept(event: SecurityEvent): void;
-}
 
 /** What the admin API and the dashboard read: the site policy's window and threshold, applied at `now`. */
 export interface SourcesView {

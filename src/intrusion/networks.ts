@@ -1,14 +1,4 @@
-import { compileNetworks, formatAddress, networkOf, parseNetwork, type Address, type Network, type NetworkList } from '../net/address.js';
-
-/** The range an attacker rotating addresses stays in: a /24 for IPv4, a /64 (one site's prefix) for IPv6. */
-export function sourceNetworkOf(address: Address): Network {
-  return networkOf(address, address.family === 4 ? 24 : 64);
-}
-
-export function formatNetwork(network: Network): string {
-  const base: Address = network.family === 4 ? { family: 4, value: network.base } : { family: 6, value: network.base };
-  return `${formatAddress(base)}/${network.bits}`;
-}
+import { compileNetworks, networkOf, parseNetwork, type Address, type Network, type NetworkList } from '../net/address.js';
 
 /** Two networks share at least one address: one of them holds the other. */
 export function overlaps(a: Network, b: Network): boolean {

@@ -1,7 +1,7 @@
 import type { SecurityEvent, SecurityService, SourceReputation, SourceStanding } from '../domain/security.js';
-import { formatAddress, parseAddress, type Address, type Network } from '../net/address.js';
+import { formatAddress, formatNetwork, parseAddress, sourceRange, type Address, type Network } from '../net/address.js';
 import { MinuteBuckets } from './minute-buckets.js';
-import { formatNetwork, sourceNetworkOf, type TrustedNetworks } from './networks.js';
+import type { TrustedNetworks } from './networks.js';
 import { MAX_WINDOW_MS } from './policy.js';
 
 export interface ReputationOptions {
@@ -174,7 +174,7 @@ export class ReputationTracker implements SourceReputation {
   standing(address: string, windowMs: number, at: number): SourceStanding {
     const parsed = parseAddress(address);
     if (parsed === null) return { address, failures: 0, network: '', networkFailures: 0 };
-    const network = formatNetwork(sourceNetworkOf(parsed));
+    const network = formatNetwork(sourceRange(parsed));
     const window = Math.min(windowMs, MAX_WINDOW_MS);
     return {
       address: formatAddress(parsed),
@@ -311,7 +311,7 @@ export class ReputationTracker implements SourceReputation {
       entry = {
         address,
         parsed,
-        network: formatNetwork(sourceNetworkOf(parsed)),
+        network: formatNetwork(sourceRange(parsed)),
         country: this.options.country(address),
         firstSeen: at,
         lastSeen: at,
@@ -327,7 +327,7 @@ export class ReputationTracker implements SourceReputation {
   }
 
   private network(source: SourceEntry): NetworkEntry {
-    const entry = this.networks.get(source.network) ?? { range: sourceNetworkOf(source.parsed), failures: new MinuteBuckets(MAX_WINDOW_MS), country: source.country };
+    const entry = this.networks.get(source.network) ?? { range: sourceRange(source.parsed), failures: new MinuteBuckets(MAX_WINDOW_MS), country: source.country };
     touch(this.networks, source.network, entry, this.max);
     return entry;
   }

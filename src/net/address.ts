@@ -79,6 +79,12 @@ export function sourceRange(address: Address): Network {
   return networkOf(address, address.family === 4 ? 24 : 64);
 }
 
+/** `sourceRange` of an address given as text, as CIDR text; a text that is no address stays as it is. */
+export function sourceRangeText(text: string): string {
+  const parsed = parseAddress(text);
+  return parsed === null ? text : formatNetwork(sourceRange(parsed));
+}
+
 export function parseNetwork(text: string): Network | null {
   const value = text.trim();
   const slash = value.indexOf('/');

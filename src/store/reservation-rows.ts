@@ -1,6 +1,7 @@
-import type { Grant } from '../domain/decision.js';
+import type { DecisionRequest, Grant } from '../domain/decision.js';
 import type { PricedRate } from '../domain/rate.js';
-import type { Periods } from './periods.js';
+import { periodsAt, type Periods } from './periods.js';
+import type { AuditedDecision } from './roles/decisions.js';
 import type { ReservationRecord } from './roles/usage.js';
 
 /** A reservations row as both stores keep it (the same columns in SQLite and PostgreSQL). */
@@ -37,4 +38,25 @@ export interface NewReservation {
   expiresAt: number;
   /** The decision's signalling source address (no port), for the calls in progress per source. */
   sourceIp: string | null;
+}
+
+/**
+ * What an allowed decision reserves: its slot and the cost of its limit, in the periods of the
+ * policy's timezone, until the limit plus the grace period (then it expires unsettled). A denial
+ * or a call without a grant (emergency) reserves nothing.
+ */
+export function reservationOf(request: DecisionRequest, audited: AuditedDecision, timezone: string, graceMs: number): NewReservation | null {
+  if (audited.result !== 'ALLOW' || !audited.grant || !audited.e164) return null;
+  const at = request.at.getTime();
+  return {
+    callId: audited.callId,
+    ext: request.extension,
+    e164: audited.e164,
+    rate: audited.grant.rate,
+    grant: audited.grant,
+    periods: periodsAt(request.at, timezone),
+    createdAt: at,
+    expiresAt: at + audited.grant.seconds * 1000 + graceMs,
+    sourceIp: audited.source.ip,
+  };
 }

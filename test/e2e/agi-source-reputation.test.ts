@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import type { SourceReputation, SourceStanding } from '../../src/domain/security.js';
 import { createLogger } from '../../src/logger.js';
-import { formatNetwork, parseAddress, sourceRange } from '../../src/net/address.js';
+import { sourceRangeText } from '../../src/net/address.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import { authorizeEnv, playAsteriskSession } from '../support/asterisk-agi.js';
 import { seedPolicy } from '../support/seed.js';
@@ -30,10 +30,9 @@ class FakeReputation implements SourceReputation {
 
   standing(address: string, windowMs: number, at: number): SourceStanding {
     this.asked.push({ address, windowMs });
-    const range = (a: string) => formatNetwork(sourceRange(parseAddress(a) as NonNullable<ReturnType<typeof parseAddress>>));
     const recent = this.failures.filter((f) => f.at > at - windowMs && f.at <= at);
-    const network = range(address);
-    return { address, failures: recent.filter((f) => f.address === address).length, network, networkFailures: recent.filter((f) => range(f.address) === network).length };
+    const network = sourceRangeText(address);
+    return { address, failures: recent.filter((f) => f.address === address).length, network, networkFailures: recent.filter((f) => sourceRangeText(f.address) === network).length };
   }
 }
 

@@ -54,7 +54,7 @@ describe('security feed', () => {
     writeFileSync(log, 'written before the guard started\n');
     const accepted: Array<{ event: SecurityEvent }> = [];
     const m = metrics();
-    const { logger } = memoryLogger();
+    const { logger, records } = memoryLogger();
     feed = startSecurityFeed({
       ami: { host: '127.0.0.1', port: asterisk.port, user: USER, secret: SECRET },
       securityLog: log,
@@ -64,6 +64,8 @@ describe('security feed', () => {
       metrics: m,
       fileTuning: { pollIntervalMs: 20 },
     });
+    // Both sources give the same events: said once, at start.
+    expect(records.filter((r) => r.level === 40 && r.msg === 'security events from both AMI and the security log: each event is read twice')).toHaveLength(1);
     const securityCount = countOf('InvalidAccountID', 'ChallengeSent', 'ChallengeResponseFailed', 'SuccessfulAuth', 'InvalidPassword');
     await until(() => accepted.length === securityCount, 5000, 'the AMI events');
     expect(await value(m, 'dialguard_ami_connected')).toBe(1);

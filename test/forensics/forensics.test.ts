@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { investigate, type InvestigateOptions } from '../../src/forensics/investigate.js';
+import { renderReport } from '../../src/forensics/render.js';
+import type { ForensicsDocument } from '../../src/forensics/document.js';
 import type { ForensicsReport } from '../../src/forensics/report.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/roles/index.js';
 import { loadText } from '../support/captures.js';
-import { runCli } from '../support/cli-process.js';
+import { runCli, runCliOnTerminal, terminalMissing } from '../support/cli-process.js';
+import { requireDependency } from '../support/require-dependency.js';
 import { tempGuard } from '../support/temp-db.js';
 
 /**
@@ -96,6 +99,8 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(takeover).toMatchObject({ account: '1001', service: 'PJSIP', at: TAKEOVER_AT });
     expect(takeover?.sources.map((s) => [s.address, s.reasons, s.at])).toEqual([[attacker, ['failed_before'], TAKEOVER_AT]]);
     expect(takeover?.sources[0]?.line.text).toContain('SecurityEvent="SuccessfulAuth"');
+    // The break-in, the INVITE and the unregister, as the security log tells them; messages' Added contact is the first of them again.
+    expect(takeover?.sources[0]?.successes).toBe(3);
 
     const after = report.calls?.byAccount[0];
     expect(after).toMatchObject({ account: '1001', since: TAKEOVER_AT });
@@ -147,8 +152,9 @@ describe('dialguard forensics on the captured break-in', () => {
     writeFileSync(join(rotated, 'messages.1'), `${lines.slice(0, 30).join('\n')}\n`);
     writeFileSync(join(rotated, 'messages'), lines.slice(30).join('\n'));
     writeFileSync(join(rotated, 'security.1.gz'), gzipSync(relocate(loadText('security/security.log'))));
-    // A gzip file cut short, a folder, a missing file and a line of 100 000 characters.
-    writeFileSync(join(rotated, 'security.2.gz'), gzipSync(relocate(loadText('security/security.log'))).subarray(0, 600));
+    // An older rotation cut short (its lines are older than the capture's), a folder, a missing file and a line of 100 000 characters.
+    const older = Array.from({ length: 2000 }, (_, i) => `[2026-11-20 08:00:00.${String(i % 1000).padStart(3, '0')}] VERBOSE[100] pbx.c: line ${i * 7919}`).join('\n');
+    writeFileSync(join(rotated, 'security.2.gz'), gzipSync(older).subarray(0, 600));
     writeFileSync(join(rotated, 'full'), `${'x'.repeat(100_000)}\n${lines[1]}\n`);
     mkdirSync(join(rotated, 'folder'));
     const files = ['messages', 'messages.1', 'security.1.gz', 'security.2.gz', 'full', 'missing', 'folder'].map((f) => join(rotated, f));
@@ -167,6 +173,46 @@ describe('dialguard forensics on the captured break-in', () => {
     expect(byName['missing']?.error).toMatch(/ENOENT/);
     expect(byName['folder']?.error).toBe('not a regular file');
     expect(report.actions.join('\n')).toContain(`Read again with access to ${join(rotated, 'security.2.gz')}, ${join(rotated, 'missing')}, ${join(rotated, 'folder')}`);
+  });
+
+  it('full repeats messages: giving it too changes no count, and a file named twice is read once', async () => {
+    const full = join(dir, 'full');
+    writeFileSync(full, relocate(loadText('security/full.log')));
+    const plain = await run([messages, security]);
+    const all = await run([messages, full, security, messages]);
+    expect(all.files.map((f) => f.path)).toEqual([messages, full, security]);
+    expect(all.sources.map((s) => [s.address, s.attempts, s.accounts, s.peakPerMinute])).toEqual(plain.sources.map((s) => [s.address, s.attempts, s.accounts, s.peakPerMinute]));
+    expect(all.totals).toEqual(plain.totals);
+    expect(all.takeovers.map((t) => [t.account, t.at, t.sources.map((x) => [x.address, x.successes])])).toEqual(plain.takeovers.map((t) => [t.account, t.at, t.sources.map((x) => [x.address, x.successes])]));
+  });
+
+  it('chan_sip: failed registrations then "Registered SIP" from the same address is a takeover, in the lines sites quote', async () => {
+    // The forms of shared/asterisk/security/chan_sip-lines.txt (1.6: no port on failures, "at IP port N"), for one peer.
+    const lines = [
+      ...[1, 2, 3].map((s) => `[Jul 21 04:39:5${s}] NOTICE[4324] chan_sip.c: Registration from '"1001"<sip:1001@X.X.X.X>' failed for '174.121.165.202' - Wrong password`),
+      `[Jul 21 04:39:54] NOTICE[4324] chan_sip.c: Registration from '"1002"<sip:1002@X.X.X.X>' failed for '174.121.165.202' - No matching peer found`,
+      `[Jul 21 04:40:10] VERBOSE[4324] logger.c: -- Registered SIP '1001' at 174.121.165.202 port 5060`,
+      `[Jul 21 05:00:00] VERBOSE[4324] logger.c: -- Registered SIP '0004F72A00057' at 74.115.96.19 port 5060`,
+    ];
+    const sip = join(dir, 'chan_sip-messages');
+    writeFileSync(sip, `${lines.join('\n')}\n`);
+    const report = await run([sip], { audit: null });
+    expect(report.sources.map((s) => [s.address, s.services, s.attempts, s.accounts])).toEqual([['174.121.165.202', ['SIP'], 4, ['1001', '1002']]]);
+    expect(report.takeovers.map((t) => [t.account, t.service, new Date(t.at).toISOString().slice(5), t.sources.map((x) => [x.address, x.reasons])])).toEqual([
+      ['1001', 'SIP', '07-21T04:40:10.000Z', [['174.121.165.202', ['failed_before']]]],
+    ]);
+    expect(report.actions.join('\n')).toContain('Change the secret of account 1001');
+  });
+
+  it('a log with no attack gives no advice at all: every step is about something found', async () => {
+    const quiet = join(dir, 'quiet');
+    writeFileSync(quiet, loadText('security/messages.log').split('\n').filter((l) => l.includes('VERBOSE') && !l.includes('logged on from') && !l.includes('Added contact') && !l.includes('is now Reachable')).join('\n'));
+    const report = await run([quiet]);
+    expect(report.files[0]).toMatchObject({ events: 0, unrecognised: 0 });
+    expect(report.files[0]?.ignored).toBeGreaterThan(0);
+    expect([report.sources, report.takeovers, report.actions]).toEqual([[], [], []]);
+    expect(report.calls?.all.calls).toBe(0);
+    expect(renderReport(report, 'UTC')).toContain('What to do\n  nothing: these logs show no attack');
   });
 
   it('--since leaves out what came before: a success after failures outside the window is not a takeover', async () => {
@@ -189,15 +235,43 @@ describe('dialguard forensics as a command', () => {
     expect(text.stdout).toMatch(/calls of 1001 since 2026-12-01 22:10:07\.596: 2 \(1 allowed, 1 denied: destination_high_risk 1\)/);
     const json = await runCli(['forensics', '--json', messages, security], { cwd: dir, env: env() });
     expect(json.status).toBe(0);
-    const doc = JSON.parse(json.stdout) as { takeovers: Array<{ account: string; at: string }>; calls: { byAccount: Array<{ summary: { calls: number } }> } };
-    expect(doc.takeovers.map((t) => [t.account, t.at])).toEqual([['1001', '2026-12-01T22:10:07.596Z']]);
-    expect(doc.calls.byAccount[0]?.summary.calls).toBe(2);
+    expect(json.stdout.trim().split('\n')).toHaveLength(1);
+    const doc = JSON.parse(json.stdout) as Record<string, unknown> & ForensicsDocument;
+    // shared/design.md's names, which tools rely on.
+    expect(Object.keys(doc)).toEqual(expect.arrayContaining(['sources', 'takeovers', 'calls', 'advice']));
+    expect(doc.sources.find((s) => s.address === attacker)).toMatchObject({
+      address: attacker,
+      country: geoip.country(attacker),
+      failures: 4,
+      accounts: ['1001'],
+      first: '2026-12-01T22:10:05.145Z',
+      last: '2026-12-01T22:10:05.481Z',
+    });
+    expect(doc.takeovers).toHaveLength(1);
+    expect(doc.takeovers[0]).toMatchObject({ account: '1001', address: attacker, at: '2026-12-01T22:10:07.596Z' });
+    // The failures that made the address suspicious, then the success.
+    expect(doc.takeovers[0]?.evidence.some((l) => l.includes("failed for '45.95.147.6:5060'") && l.includes('Failed to authenticate'))).toBe(true);
+    expect(doc.takeovers[0]?.evidence.at(-1)).toContain('SecurityEvent="SuccessfulAuth"');
+    // Every audited call tied to the takeover or the attacking addresses, once: not the office call of 21:00.
+    expect(doc.calls?.map((c) => [c.ext, c.e164, c.country, c.result, c.reason, c.source])).toEqual([
+      ['1002', '+442079460000', 'GB', 'DENY', 'destination_country_denied', attacker],
+      ['1001', '+5352123456', 'CU', 'DENY', 'destination_high_risk', attacker],
+      ['1001', '+442079460000', 'GB', 'ALLOW', 'allowed', attacker],
+    ]);
+    expect(doc.calls?.map((c) => c.at)).toEqual(['2026-12-01T22:11:00.000Z', '2026-12-01T22:10:10.000Z', '2026-12-01T22:10:09.712Z']);
+    expect(doc.calls?.every((c) => /^[0-9A-Z]{26}$/.test(c.id))).toBe(true);
+    expect(doc.callSummary?.byAccount[0]).toMatchObject({ account: '1001', since: '2026-12-01T22:10:07.596Z', summary: { calls: 2, allowed: 1, denied: 1 } });
+    expect(doc.advice).toEqual(expect.arrayContaining([expect.stringContaining('Change the secret of account 1001')]));
+    expect(doc.advice.every((a) => typeof a === 'string')).toBe(true);
   });
 
   it('a bad TIME or no FILE is a usage error, exit 2', async () => {
     const bad = await runCli(['forensics', '--since', 'last tuesday', messages], { cwd: dir, env: env() });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--since "last tuesday" is not an ISO-8601 time');
+    const backwards = await runCli(['forensics', '--since', '2026-12-02', '--until', '2026-12-01', messages], { cwd: dir, env: env() });
+    expect(backwards.status).toBe(2);
+    expect(backwards.stderr).toContain('--until must be after --since');
     const none = await runCli(['forensics'], { cwd: dir, env: env() });
     expect(none.status).toBe(2);
     expect(none.stderr).toContain('give at least one log FILE');
@@ -208,5 +282,22 @@ describe('dialguard forensics as a command', () => {
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(`no database at ${join(dir, 'none.db')}: the calls are not known`);
     expect(r.stdout).toContain('1001 (PJSIP) from 2026-12-01 22:10:07.597');
+  });
+});
+
+describe.runIf(await requireDependency('a pseudo-terminal', terminalMissing))('dialguard forensics on a terminal', () => {
+  it('shows its progress on stderr, in place, and clears it before the report; piped, it shows none', async () => {
+    const env = { DIALGUARD_DB: dbPath, DIALGUARD_TIMEZONE: 'UTC' };
+    const run = await runCliOnTerminal(['forensics', messages, security], { cwd: dir, env, stdoutPath: join(dir, 'report.txt') });
+    expect(run.status).toBe(0);
+    // Each file's two readings end at 100%, each line written over the one before it.
+    for (const [file, pass] of [[messages, 'failures'], [security, 'failures'], [messages, 'successes'], [security, 'successes']]) {
+      expect(run.stderr).toContain(`\r\x1b[Kreading ${file} (${pass}): 100%`);
+    }
+    expect(run.stderr.endsWith('\r\x1b[K')).toBe(true);
+    expect(run.stdout).toContain('Accounts taken over (suspected): 1');
+    expect(run.stdout).not.toContain('reading ');
+    const piped = await runCli(['forensics', messages, security], { cwd: dir, env });
+    expect(piped.stderr).toBe('');
   });
 });

@@ -5,7 +5,7 @@ import { loadConfig } from '../../src/config/config.js';
 import { compileGeofence, resolveSource } from '../../src/engine/checks/geofence.js';
 import { ConfigError, ValidationError } from '../../src/errors.js';
 import { openGeoIp } from '../../src/geo/geoip.js';
-import { compileNetworks, formatAddress, networkOf, parseAddress, parseNetwork, type Address, type Network } from '../../src/net/address.js';
+import { compileNetworks, formatAddress, networkOf, parseAddress, parseNetwork, sourceRangeText, type Address, type Network } from '../../src/net/address.js';
 import { overridesProblems } from '../../src/policy/validate.js';
 import { callTo } from '../support/check-context.js';
 
@@ -177,6 +177,13 @@ describe('parseNetwork, networkOf and compileNetworks', () => {
     expect(networkOf(parseAddress('203.0.113.9') as Address, 24)).toEqual(parseNetwork('203.0.113.0/24'));
     expect(networkOf(parseAddress('2001:db8:1:2:3:4:5:6') as Address, 64)).toEqual(parseNetwork('2001:db8:1:2::/64'));
     expect(networkOf(parseAddress('255.255.255.255') as Address, 0)).toEqual(parseNetwork('0.0.0.0/0'));
+  });
+
+  it('names the range a source rotates in as CIDR text, and leaves a text that is no address alone', () => {
+    expect(sourceRangeText('203.0.113.9')).toBe('203.0.113.0/24');
+    expect(sourceRangeText('2001:db8:1:2:3:4:5:6')).toBe('2001:db8:1:2::/64');
+    expect(sourceRangeText('::ffff:203.0.113.9')).toBe('203.0.113.0/24');
+    expect(sourceRangeText('not-an-address')).toBe('not-an-address');
   });
 
   it('answers the first listed network that holds an address, hosts and prefixes alike', () => {

@@ -3,6 +3,7 @@ import type { Decision, DecisionRequest } from '../../domain/decision.js';
 import { StoreError } from '../../errors.js';
 import { composeFraudEffects } from '../../fraud/effects.js';
 import { periodsAt } from '../periods.js';
+import { reservationOf } from '../reservation-rows.js';
 import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, Decider, DecisionStore, ExtensionSnapshot, SettlementRequest, SettlementResult } from '../roles/decisions.js';
 import type { StoredPolicySet } from '../roles/policies.js';
 import type { LockRecord } from '../roles/locks.js';
@@ -123,21 +124,8 @@ export function createDecisionPath(options: DecisionPathOptions): DecisionStore 
     const at = request.at.getTime();
     const { verdict, timezone } = await decide(db, request, decider, held);
     const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
-    if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
-      defer(
-        reservations.reserve(db, {
-          callId: audited.callId,
-          ext: request.extension,
-          e164: audited.e164,
-          rate: audited.grant.rate,
-          grant: audited.grant,
-          periods: periodsAt(request.at, timezone),
-          createdAt: at,
-          expiresAt: at + audited.grant.seconds * 1000 + graceMs,
-          sourceIp: audited.source.ip,
-        }),
-      );
-    }
+    const reservation = reservationOf(request, audited, timezone, graceMs);
+    if (reservation) defer(reservations.reserve(db, reservation));
     defer(audit.insert(db, request, audited, verdict.latencyUs));
     const effects = composeFraudEffects(request, audited, audited.callId);
     if (effects) await applyFraudEffects(db, defer, held, request.extension, at, effects, nextId);

@@ -7,6 +7,7 @@ import type { PolicyDocument } from '../../policy/document.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { createIdFactory } from '../ids.js';
 import { periodsAt } from '../periods.js';
+import { reservationOf } from '../reservation-rows.js';
 import type { DecisionRecord } from '../roles/audit.js';
 import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, Decider, ExtensionSnapshot, SettlementRequest } from '../roles/decisions.js';
 import type { Store } from '../roles/index.js';
@@ -99,19 +100,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     velocity.expire(request.extension, at);
     const { verdict, timezone } = decide(request, decider);
     const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
-    if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
-      reservations.reserve({
-        callId: audited.callId,
-        ext: request.extension,
-        e164: audited.e164,
-        rate: audited.grant.rate,
-        grant: audited.grant,
-        periods: periodsAt(request.at, timezone),
-        createdAt: at,
-        expiresAt: at + audited.grant.seconds * 1000 + graceMs,
-        sourceIp: audited.source.ip,
-      });
-    }
+    const reservation = reservationOf(request, audited, timezone, graceMs);
+    if (reservation) reservations.reserve(reservation);
     audit.insert(request, audited, verdict.latencyUs);
     const effects = composeFraudEffects(request, audited, audited.callId);
     if (effects) fraud.apply(request.extension, at, effects);
