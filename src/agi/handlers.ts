@@ -40,7 +40,7 @@ export function createAuthorizeHandler({ guard, decisions, logger, observer, now
     // A store that stays locked past its busy timeout rejects here; the server's fallback answers guard_error.
     const decision = await decisions.authorize(request);
     reportDecision(observer, logger, decision, request, started, { channel: session.env.channel, uniqueid: session.env.uniqueid });
-    if (deadline.aborted) logger.warn({ callId: decision.callId }, 'decision made after the answer deadline');
+    if (deadline.passed) logger.warn({ callId: decision.callId }, 'decision made after the answer deadline');
     await setAll(session, decisionVariables(decision, decision.callId));
     if (decision.result === 'DENY') await session.verbose(`dialguard: DENY ${decision.reason} for ${request.extension} to ${request.dialled}: ${decision.message}`);
     if (decision.grant && session.hungUp) {

@@ -34,6 +34,7 @@ export const MAX_LINE_BYTES = 8192;
 export const MAX_ENV_LINES = 256;
 
 const LF = 0x0a;
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Splits a byte stream into LF-terminated lines, whatever the chunking. Works on bytes so that a
@@ -41,7 +42,7 @@ const LF = 0x0a;
  * never sends CR, so a CR would be part of the line.
  */
 export class LineSplitter {
-  private pending: Buffer = Buffer.alloc(0);
+  private pending: Buffer = EMPTY;
 
   constructor(private readonly maxLineBytes: number = MAX_LINE_BYTES) {}
 
@@ -56,7 +57,9 @@ export class LineSplitter {
       start = lf + 1;
     }
     this.assertLength(data.length - start);
-    this.pending = Buffer.from(data.subarray(start));
+    // Asterisk writes whole lines, so most chunks leave nothing behind: no copy then. A rest is
+    // copied because `chunk` is the socket's buffer.
+    this.pending = start === data.length ? EMPTY : Buffer.from(data.subarray(start));
     return lines;
   }
 

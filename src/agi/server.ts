@@ -8,17 +8,18 @@ import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, DeadlineError, DialguardError } from '../errors.js';
 import { compileNetworks, parseAddress, parseNetwork, type NetworkList } from '../net/address.js';
+import { AnswerDeadline } from './answer-deadline.js';
 import { AgiErrorCode } from './protocol.js';
 import { AgiSession, type AgiSessionOptions } from './session.js';
 
-/** Serves one session; must finish soon after `deadline` aborts. The server closes the session. */
-export type AgiHandler = (session: AgiSession, deadline: AbortSignal) => Promise<void>;
+/** Serves one session; must finish soon after `deadline` has passed. The server closes the session. */
+export type AgiHandler = (session: AgiSession, deadline: AnswerDeadline) => Promise<void>;
 
 /**
  * Answers a session that no handler could: `cause` says why (DG_AGI_UNKNOWN_PATH, or what the
- * handler threw). Its signal aborts after `fallbackTimeoutMs`.
+ * handler threw). Its deadline is `fallbackTimeoutMs` after it starts.
  */
-export type AgiFallback = (session: AgiSession, deadline: AbortSignal, cause: unknown) => Promise<void>;
+export type AgiFallback = (session: AgiSession, deadline: AnswerDeadline, cause: unknown) => Promise<void>;
 
 export interface AgiServerOptions {
   host: string;
@@ -26,7 +27,7 @@ export interface AgiServerOptions {
   /** By script path without the query string: `{ authorize, settle }`. */
   handlers: Record<string, AgiHandler>;
   logger: Logger;
-  /** From accept to the deadline signal given to the handler. Default 1500. */
+  /** From accept to the deadline given to the handler. Default 1500. */
   answerDeadlineMs?: number;
   /** How long after the deadline a handler may still run before the session is closed under it. Default 500. */
   handlerGraceMs?: number;
@@ -138,61 +139,59 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
 
   async function serve(socket: Socket, remote: string): Promise<void> {
     const acceptedAt = Date.now();
-    const deadline = new AbortController();
-    const deadlineTimer = setTimeout(
-      () => deadline.abort(new DeadlineError(`no answer within ${answerDeadlineMs} ms`)),
-      answerDeadlineMs,
-    );
+    const deadline = new AnswerDeadline(acceptedAt + answerDeadlineMs, () => new DeadlineError(`no answer within ${answerDeadlineMs} ms`));
     let session: AgiSession;
     try {
       session = await AgiSession.accept(socket, sessionOptions);
     } catch (err) {
-      clearTimeout(deadlineTimer);
       const closedEarly = err instanceof DialguardError && err.code === AgiErrorCode.closed;
       logger[closedEarly ? 'debug' : 'warn']({ remote, err }, 'AGI peer cut off before a complete environment');
       return;
     }
-    // The query string is left out of the log: a site may put a token in the AGI URL.
+    // The query string is left out of the log: a site may put a token in the AGI URL. The child
+    // logger is made when a line is written: most sessions write none here.
     const { channel, uniqueid, path } = session.env;
-    const log = logger.child({ channel, uniqueid, path, remote });
+    let child: Logger | undefined;
+    const log = (): Logger => (child ??= logger.child({ channel, uniqueid, path, remote }));
     try {
       const hardStopMs = acceptedAt + answerDeadlineMs + handlerGraceMs - Date.now();
-      await dispatch(session, deadline.signal, hardStopMs, log);
+      await dispatch(session, deadline, hardStopMs, log);
     } finally {
-      clearTimeout(deadlineTimer);
+      deadline.dispose();
       await session.close();
-      log.debug({ ms: Date.now() - acceptedAt, hungUp: session.hungUp }, 'AGI session closed');
+      if (logger.isLevelEnabled('debug')) log().debug({ ms: Date.now() - acceptedAt, hungUp: session.hungUp }, 'AGI session closed');
     }
   }
 
-  async function dispatch(session: AgiSession, signal: AbortSignal, hardStopMs: number, log: Logger): Promise<void> {
+  async function dispatch(session: AgiSession, deadline: AnswerDeadline, hardStopMs: number, log: () => Logger): Promise<void> {
     const handler = handlers.get(session.env.path);
     if (!handler) {
-      log.warn('AGI request for an unknown path');
+      log().warn('AGI request for an unknown path');
       const cause = new DialguardError(AgiErrorCode.unknownPath, `no handler for AGI path "${session.env.path}"`);
       await runFallback(options.onUnknownPath, session, cause, log);
       return;
     }
-    const outcome = await within(() => handler(session, signal), hardStopMs);
+    const outcome = await within(() => handler(session, deadline), hardStopMs);
     if (outcome.status === 'failed') {
-      log.error({ err: outcome.error }, 'AGI handler failed');
+      log().error({ err: outcome.error }, 'AGI handler failed');
       await runFallback(options.onHandlerError, session, outcome.error, log);
     } else if (outcome.status === 'timeout') {
       // The handler may still be writing: a fallback could interleave with it, so only close.
-      log.error({ deadlineMs: answerDeadlineMs, graceMs: handlerGraceMs }, 'AGI handler ignored its deadline; closing the session');
+      log().error({ deadlineMs: answerDeadlineMs, graceMs: handlerGraceMs }, 'AGI handler ignored its deadline; closing the session');
     }
   }
 
-  async function runFallback(fallback: AgiFallback | undefined, session: AgiSession, cause: unknown, log: Logger): Promise<void> {
+  async function runFallback(fallback: AgiFallback | undefined, session: AgiSession, cause: unknown, log: () => Logger): Promise<void> {
     if (!fallback) return;
     if (!session.usable) {
-      log.warn('AGI session no longer usable: fallback skipped');
+      log().warn('AGI session no longer usable: fallback skipped');
       return;
     }
-    const signal = AbortSignal.timeout(fallbackTimeoutMs);
-    const outcome = await within(() => fallback(session, signal, cause), fallbackTimeoutMs);
-    if (outcome.status === 'failed') log.error({ err: outcome.error }, 'AGI fallback failed');
-    else if (outcome.status === 'timeout') log.error({ timeoutMs: fallbackTimeoutMs }, 'AGI fallback did not finish in time');
+    const deadline = new AnswerDeadline(Date.now() + fallbackTimeoutMs, () => new DeadlineError(`no fallback answer within ${fallbackTimeoutMs} ms`));
+    const outcome = await within(() => fallback(session, deadline, cause), fallbackTimeoutMs);
+    deadline.dispose();
+    if (outcome.status === 'failed') log().error({ err: outcome.error }, 'AGI fallback failed');
+    else if (outcome.status === 'timeout') log().error({ timeoutMs: fallbackTimeoutMs }, 'AGI fallback did not finish in time');
   }
 
   function address(): AgiServerAddress | null {

@@ -42,7 +42,6 @@ interface PendingCommand {
   timeoutMs: number;
   resolve: (reply: AgiReply) => void;
   reject: (err: DialguardError) => void;
-  timer?: NodeJS.Timeout;
 }
 
 type Phase = 'env' | 'open' | 'closing' | 'closed';
@@ -54,6 +53,18 @@ interface SessionEvents {
 }
 
 const DEFAULTS = { envTimeoutMs: 1000, commandTimeoutMs: 1000, closeGraceMs: 1000, idleTimeoutMs: 10_000 };
+type ResolvedOptions = Required<Omit<AgiSessionOptions, 'maxLineBytes'>>;
+/** A server hands every session the same options object: resolve it once, not per connection. */
+const resolved = new WeakMap<AgiSessionOptions, ResolvedOptions>();
+
+function resolveOptions(options: AgiSessionOptions): ResolvedOptions {
+  let value = resolved.get(options);
+  if (!value) {
+    value = { ...DEFAULTS, ...definedOnly(options) };
+    resolved.set(options, value);
+  }
+  return value;
+}
 
 export class AgiSession extends EventEmitter<SessionEvents> {
   /** Reads the environment; resolves with a session ready for commands, or cuts the peer off. */
@@ -66,12 +77,13 @@ export class AgiSession extends EventEmitter<SessionEvents> {
   /** True once Asterisk has sent `HANGUP`. */
   hungUp = false;
 
-  private readonly options: Required<Omit<AgiSessionOptions, 'maxLineBytes'>>;
+  private readonly options: ResolvedOptions;
   private readonly splitter: LineSplitter;
   private readonly collector = new EnvironmentCollector();
   private readonly reader = new ReplyReader();
   private readonly ready: Promise<void>;
-  private readonly closedPromise: Promise<void>;
+  private closedPromise?: Promise<void>;
+  private resolveClosed?: () => void;
   private settleReady!: (err?: () => DialguardError) => void;
   private envValue?: AgiEnvironment;
   private phase: Phase = 'env';
@@ -79,10 +91,16 @@ export class AgiSession extends EventEmitter<SessionEvents> {
   private readonly queue: PendingCommand[] = [];
   private envTimer?: NodeJS.Timeout;
   private graceTimer?: NodeJS.Timeout;
+  /**
+   * One timer for every command of the session, re-armed per command (refresh() re-uses it):
+   * a session sends seven commands, and a reply that comes in time leaves it to fire for nothing.
+   */
+  private commandTimer?: NodeJS.Timeout;
+  private commandTimerMs = 0;
 
   private constructor(private readonly socket: Socket, options: AgiSessionOptions) {
     super();
-    this.options = { ...DEFAULTS, ...definedOnly(options) };
+    this.options = resolveOptions(options);
     this.splitter = new LineSplitter(options.maxLineBytes ?? MAX_LINE_BYTES);
     this.remoteAddress = socket.remoteAddress ?? '';
     this.ready = new Promise<void>((resolve, reject) => {
@@ -94,7 +112,6 @@ export class AgiSession extends EventEmitter<SessionEvents> {
         else resolve();
       };
     });
-    this.closedPromise = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     this.envTimer = setTimeout(() => {
       this.abort(() => new DialguardError(AgiErrorCode.envTimeout, `no complete AGI environment within ${this.options.envTimeoutMs} ms`));
     }, this.options.envTimeoutMs);
@@ -162,6 +179,8 @@ export class AgiSession extends EventEmitter<SessionEvents> {
       this.socket.end();
       this.graceTimer = setTimeout(() => this.socket.destroy(), this.options.closeGraceMs);
     }
+    if (this.phase === 'closed') return Promise.resolve();
+    this.closedPromise ??= new Promise<void>((resolve) => (this.resolveClosed = resolve));
     return this.closedPromise;
   }
 
@@ -201,7 +220,6 @@ export class AgiSession extends EventEmitter<SessionEvents> {
     }
     const pending = this.inFlight;
     if (!pending) throw new DialguardError(AgiErrorCode.protocol, 'reply without a command', inbound.reply);
-    clearTimeout(pending.timer);
     this.inFlight = undefined;
     pending.resolve(inbound.reply);
     this.sendNext();
@@ -212,12 +230,24 @@ export class AgiSession extends EventEmitter<SessionEvents> {
     const next = this.queue.shift();
     if (!next) return;
     this.inFlight = next;
-    next.timer = setTimeout(() => this.onCommandTimeout(next), next.timeoutMs);
+    this.armCommandTimer(next.timeoutMs);
     this.socket.write(next.line);
   }
 
-  private onCommandTimeout(pending: PendingCommand): void {
-    if (this.inFlight !== pending) return;
+  private armCommandTimer(ms: number): void {
+    if (this.commandTimer && this.commandTimerMs === ms) {
+      this.commandTimer.refresh();
+      return;
+    }
+    clearTimeout(this.commandTimer);
+    this.commandTimerMs = ms;
+    this.commandTimer = setTimeout(() => this.onCommandTimeout(), ms);
+  }
+
+  /** Fires `commandTimerMs` after the last command was sent: only a command still unanswered timed out. */
+  private onCommandTimeout(): void {
+    const pending = this.inFlight;
+    if (!pending) return;
     this.inFlight = undefined;
     pending.reject(new DialguardError(AgiErrorCode.timeout, `no reply within ${pending.timeoutMs} ms`, { command: commandWords(pending.line) }));
     void this.close();
@@ -250,9 +280,11 @@ export class AgiSession extends EventEmitter<SessionEvents> {
     this.phase = 'closed';
     clearTimeout(this.envTimer);
     clearTimeout(this.graceTimer);
+    clearTimeout(this.commandTimer);
     const err = memo(() => this.closedError('connection closed'));
     this.settleReady(err);
     this.rejectAll(err);
+    this.resolveClosed?.();
     this.emit('close');
   }
 
@@ -273,10 +305,7 @@ export class AgiSession extends EventEmitter<SessionEvents> {
   private rejectAll(err: () => DialguardError): void {
     const pending = this.inFlight;
     this.inFlight = undefined;
-    if (pending) {
-      clearTimeout(pending.timer);
-      pending.reject(err());
-    }
+    if (pending) pending.reject(err());
     this.rejectQueued(err);
   }
 

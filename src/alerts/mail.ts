@@ -1,4 +1,4 @@
-import { createTransport, type NodemailerError } from 'nodemailer';
+import type { NodemailerError } from 'nodemailer';
 import type { MailConfig } from '../config/config.js';
 import { credentialScrubber, type Scrubber } from '../redact.js';
 import type { DeliveryChannel, DeliveryResult } from './channel.js';
@@ -18,20 +18,26 @@ export interface Mailer {
  */
 export function createMailer(mail: MailConfig, options: { timeoutMs: number }): Mailer {
   const { timeoutMs } = options;
-  const transport = createTransport({
-    host: mail.host,
-    port: mail.port,
-    secure: mail.secure,
-    auth: mail.auth ? { user: mail.auth.user, pass: mail.auth.password } : undefined,
-    // A password never travels in clear: over smtp:// a login waits for STARTTLS, and a server
-    // that does not offer it (or a man in the middle that strips it) gets no password.
-    requireTLS: !mail.secure && mail.auth !== null,
-    connectionTimeout: timeoutMs,
-    greetingTimeout: timeoutMs,
-    socketTimeout: timeoutMs,
-    logger: false,
-    debug: false,
-  });
+  // nodemailer is loaded with the first mail: most sites send none for days, and it costs every guard a few MB.
+  const open = async () => {
+    const { createTransport } = await import('nodemailer');
+    return createTransport({
+      host: mail.host,
+      port: mail.port,
+      secure: mail.secure,
+      auth: mail.auth ? { user: mail.auth.user, pass: mail.auth.password } : undefined,
+      // A password never travels in clear: over smtp:// a login waits for STARTTLS, and a server
+      // that does not offer it (or a man in the middle that strips it) gets no password.
+      requireTLS: !mail.secure && mail.auth !== null,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+      logger: false,
+      debug: false,
+    });
+  };
+  let transporter: ReturnType<typeof open> | undefined;
+  const transport = (): ReturnType<typeof open> => (transporter ??= open());
   const server = mailServerName(mail);
   const scrub: Scrubber = mail.auth ? credentialScrubber(mail.auth.user, mail.auth.password) : (text) => text;
   const failure = (error: unknown, prefix: string): DeliveryResult => ({ ok: false, error: scrub(`${prefix}${server}: ${smtpErrorText(error, timeoutMs)}`) });
@@ -43,7 +49,7 @@ export function createMailer(mail: MailConfig, options: { timeoutMs: number }): 
     async send(alert, attempt, signal) {
       const { subject, text } = alertMail(alert);
       try {
-        const info = await transport.sendMail({
+        const info = await (await transport()).sendMail({
           from: mail.from,
           to,
           subject,
@@ -64,7 +70,7 @@ export function createMailer(mail: MailConfig, options: { timeoutMs: number }): 
     async verify() {
       try {
         // No signal here: the connection, greeting and socket timeouts bound each step.
-        await transport.verify();
+        await (await transport()).verify();
         return { ok: true };
       } catch (error) {
         return failure(error, '');

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import ipaddr from 'ipaddr.js';
 import { Reader, type CountryResponse } from 'maxmind';
 import { causeText, ConfigError } from '../errors.js';
+import { LruCache } from '../lru-cache.js';
 import { parseSource } from './source.js';
 
 /** Country of an IP address, from a MaxMind-format (mmdb) country or city database. */
@@ -37,6 +38,9 @@ type CountryRecord = CountryResponse & { readonly country_code?: string };
  */
 const RECORD_CACHE_LIMIT = 4096;
 
+/** Countries by canonical address; bounded, since addresses come from the calls. */
+const COUNTRY_CACHE_LIMIT = 4096;
+
 function recordCache(): { get(key: string | number): unknown; set(key: string | number, value: unknown): void } {
   const entries = new Map<string | number, unknown>();
   return {
@@ -56,18 +60,22 @@ function recordCache(): { get(key: string | number): unknown; set(key: string | 
 export function openGeoIp(path: string = defaultGeoIpPath()): GeoIp {
   const reader = readDatabase(path);
   const ipv4Only = reader.metadata.ipVersion === 4;
+  const lookup = (normalized: string): string | null => {
+    const address = ipaddr.parse(normalized);
+    // mmdb-lib walks an IPv6 address through an IPv4-only tree without complaint and returns noise.
+    if (address.range() !== 'unicast' || (ipv4Only && address.kind() === 'ipv6')) return null;
+    const record = reader.get(address.toString());
+    const code = record?.country_code ?? record?.country?.iso_code;
+    return code ? code.toUpperCase() : null;
+  };
+  // Each decision and each security event asks for the country of a source, and sources repeat.
+  const countries = new LruCache<string | null>(COUNTRY_CACHE_LIMIT);
   return {
     path,
     builtAt: reader.metadata.buildEpoch,
     country(ip: string): string | null {
       const normalized = parseSource(ip);
-      if (normalized === null) return null;
-      const address = ipaddr.parse(normalized);
-      // mmdb-lib walks an IPv6 address through an IPv4-only tree without complaint and returns noise.
-      if (address.range() !== 'unicast' || (ipv4Only && address.kind() === 'ipv6')) return null;
-      const record = reader.get(address.toString());
-      const code = record?.country_code ?? record?.country?.iso_code;
-      return code ? code.toUpperCase() : null;
+      return normalized === null ? null : countries.get(normalized, lookup);
     },
   };
 }

@@ -1,3 +1,4 @@
+import { LruCache } from '../lru-cache.js';
 import { formatAddress, parseAddress } from '../net/address.js';
 
 /**
@@ -16,6 +17,13 @@ import { formatAddress, parseAddress } from '../net/address.js';
  * text, so one address is always one string in the audit.
  */
 export function parseSource(source: string): string | null {
+  return parsed.get(source, parseUncached);
+}
+
+/** A decision reads its source three times (engine, geofence, GeoIP), and a PBX's sources are few. */
+const parsed = new LruCache<string | null>(4096);
+
+function parseUncached(source: string): string | null {
   const host = hostOf(source.trim());
   const address = host === null ? null : parseAddress(host);
   return address === null ? null : formatAddress(address);

@@ -1,7 +1,6 @@
 import { resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { createPostgresStore } from './postgres/postgres-store.js';
-import { redactUrl } from './postgres/connection.js';
+import { redactUrl } from './postgres/redact-url.js';
 import type { Store } from './roles/index.js';
 import { createSqliteStore } from './sqlite/sqlite-store.js';
 
@@ -29,6 +28,8 @@ export const isPostgresUrl = (database: string): boolean => /^postgres(ql)?:\/\/
 /** The one place that knows which database is behind the roles. */
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (isPostgresUrl(options.database)) {
+    // Loaded only for a PostgreSQL site: the driver costs an SQLite guard a few MB for nothing.
+    const { createPostgresStore } = await import('./postgres/postgres-store.js');
     return createPostgresStore({
       url: options.database,
       lockWaitMs: options.lockWaitMs,

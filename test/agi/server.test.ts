@@ -110,14 +110,14 @@ describe('FastAGI server', () => {
     expect(denyFallback).not.toHaveBeenCalled();
   });
 
-  it('gives the handler a deadline signal that aborts with a DeadlineError after answerDeadlineMs', async () => {
+  it('gives the handler a deadline whose signal aborts with a DeadlineError after answerDeadlineMs', async () => {
     let reason: unknown;
     const { port } = await start({
       answerDeadlineMs: 120,
       handlers: {
         authorize: async (s, deadline) => {
-          await new Promise((resolve) => deadline.addEventListener('abort', resolve));
-          reason = deadline.reason;
+          await new Promise((resolve) => deadline.signal.addEventListener('abort', resolve));
+          reason = deadline.signal.reason;
           await s.setVariable('DIALGUARD_RESULT', 'DENY');
         },
       },

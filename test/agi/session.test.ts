@@ -100,6 +100,15 @@ describe('AgiSession', () => {
     expect(session.closed).toBe(true);
   });
 
+  it('gives each command its whole timeout, counted from when it is sent', async () => {
+    // Each reply takes 60 % of the timeout: one timer for the whole session would fire during the second.
+    const { session, played } = await withAsterisk({ replyDelayMs: 300 }, { commandTimeoutMs: 500 });
+    await session.setVariable('DIALGUARD_REASON', 'allowed');
+    await session.setVariable('DIALGUARD_RESULT', 'ALLOW');
+    await session.close();
+    expect((await played).variables.get('DIALGUARD_RESULT')).toBe('ALLOW');
+  });
+
   it('rejects the pending and queued commands with DG_AGI_CLOSED when the connection drops', async () => {
     const { port, accepted } = await acceptOne();
     const peer = await connect(port);
