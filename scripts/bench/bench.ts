@@ -34,7 +34,7 @@ import { compileAgiLoad, runAgiLoad, writeTemplates, type AgiLoadMode, type AgiL
 import { floodRows, runConnectionFlood } from './connection-flood.js';
 import { formatSummary, summarize, type CpuProfile, type ProfileSummary } from './cpuprofile-top.js';
 import { benchDatabase } from './postgres-database.js';
-import { guardEnv, memoryMb, procCpuSeconds, startGuard, startNull, stop, type Server } from './servers.js';
+import { buildGuard, guardEnv, memoryMb, procCpuSeconds, startGuard, startNull, stop, type Server } from './servers.js';
 import { ONE_EXTENSION, seedSite, workload } from './site.js';
 import { sampleWal } from './wal-size.js';
 
@@ -70,6 +70,7 @@ if (store === 'postgres') parts.add('postgres');
 // ---- shared set-up: the generator, the traffic, a seeded database
 const dir = mkdtempSync(join(tmpdir(), 'dialguard-bench-'));
 const agiLoad = compileAgiLoad(dir);
+buildGuard();
 const manyTemplates = writeTemplates(join(dir, 'many.env'), workload());
 const oneTemplates = writeTemplates(join(dir, 'one.env'), workload(ONE_EXTENSION));
 /** Where each template file's traffic goes on, so that no two runs replay the same sessions. */

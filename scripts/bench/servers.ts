@@ -1,5 +1,5 @@
 /** The processes the bench loads: `dialguard serve` and the null responder, and what /proc says of them. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 
@@ -26,16 +26,22 @@ export function guardEnv(database: string, maxConnections = 4096): Record<string
   };
 }
 
+/** The build's `serve` with the semi-space size of `npm start` and the systemd unit: what an operator runs (tsx alone adds about 40 MB of RSS). */
 export function startGuard(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
-  return start(name, ['src/cli/bin.ts', 'serve'], GUARD_READY, env, nodeArgs);
+  return start(name, ['dist/cli/bin.js', 'serve'], GUARD_READY, env, ['--max-semi-space-size=4', ...nodeArgs], false);
+}
+
+/** `npm run build`, so that the guard measured is the code of this checkout. */
+export function buildGuard(): void {
+  execFileSync('npm', ['run', '--silent', 'build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 export function startNull(): Promise<Server> {
   return start('null', ['scripts/bench/null-agi.ts'], NULL_READY);
 }
 
-export function start(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}, nodeArgs: string[] = []): Promise<Server> {
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+export function start(name: string, args: string[], ready: RegExp, env: Record<string, string> = {}, nodeArgs: string[] = [], typescript = true): Promise<Server> {
+  const child = spawn(process.execPath, [...nodeArgs, ...(typescript ? ['--import', 'tsx'] : []), ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   return new Promise((resolvePort, reject) => {
     let seen = '';
     const onData = (chunk: Buffer): void => {
