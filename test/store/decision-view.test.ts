@@ -64,6 +64,13 @@ describe('SQLite: what another process commits between two decisions counts at t
     expect(await t.guard.authorize(call('12125550126'))).toMatchObject({ result: 'DENY', reason: 'budget_concurrency' });
   });
 
+  it('attempts placed by another process count in the velocity of the next call', { timeout: 60_000 }, async () => {
+    const t = await open({ defaults: { budget: { maxConcurrent: null }, velocity: { maxAttemptsPerMinute: 3, lockOnBreach: false } } });
+    expect((await t.guard.authorize(call('12125550123'))).result).toBe('ALLOW');
+    expect(await authorizeElsewhere(t.database, 2, '12125550124')).toMatchObject([{ result: 'ALLOW' }, { result: 'ALLOW' }]);
+    expect(await t.guard.authorize(call('12125550125'))).toMatchObject({ result: 'DENY', reason: 'velocity_exceeded' });
+  });
+
   it('another store in this process is another connection: its settlement frees the slot', async () => {
     const t = await open({ defaults: { budget: { maxConcurrent: 1 } } });
     const other = guardOn(await t.another());

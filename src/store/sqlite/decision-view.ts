@@ -3,6 +3,7 @@ import type { UsageSnapshot } from '../../domain/usage.js';
 import type { LockRecord } from '../roles/locks.js';
 import type { ExtensionRecord } from '../roles/policies.js';
 import type { BudgetTotals } from './reservations.js';
+import type { LatestAttempt } from './velocity.js';
 
 /**
  * Extensions kept in the view, least recently decided dropped first: each entry is a few hundred
@@ -17,6 +18,8 @@ export interface ExtensionView {
   /** The budget totals of one day and month (the periods they were read for). */
   totals?: BudgetTotals;
   active?: ActiveSlots;
+  /** Its latest velocity attempt (the running counts the next one goes on from). */
+  latestAttempt?: LatestAttempt;
 }
 
 /** Reservations holding a slot, and the earliest time one of them can expire (never later than it). */
@@ -77,6 +80,14 @@ export function createDecisionView(db: Database, capacity = VIEW_EXTENSIONS) {
 
     forget(ext: string): void {
       entries.delete(ext);
+    },
+
+    /** Attempts pruned: the latest attempt held for these extensions may be gone with them. */
+    pruned(exts: readonly string[]): void {
+      for (const ext of exts) {
+        const entry = entries.get(ext);
+        if (entry) entry.latestAttempt = undefined;
+      }
     },
 
     /** A write this process made outside the decision path, or a transaction that failed: nothing is known. */

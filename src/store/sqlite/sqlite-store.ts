@@ -25,7 +25,7 @@ import { createReservationRepository } from './reservations.js';
 import { createSiteCounters } from './site-counters.js';
 import { startRetention } from './retention.js';
 import { createTokenRepository } from './tokens.js';
-import { createVelocityRepository } from './velocity.js';
+import { createVelocityRepository, type LatestAttempt } from './velocity.js';
 
 export interface SqliteStoreOptions {
   path: string;
@@ -90,9 +90,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     return plan.decide(readFraud(request, plan, usage)).decision;
   };
 
-  const readFraud = (request: DecisionRequest, plan: DecisionPlan, usage: UsageSnapshot): UsageSnapshot => {
+  const readFraud = (request: DecisionRequest, plan: DecisionPlan, usage: UsageSnapshot, latest?: LatestAttempt): UsageSnapshot => {
     if (plan.fraud) {
-      const counters = fraud.counters(request.extension, request.at.getTime(), plan.fraud);
+      const counters = fraud.counters(request.extension, request.at.getTime(), plan.fraud, latest);
       usage.velocity = counters.velocity;
       if (counters.breaker) usage.breaker = counters.breaker;
       if (plan.fraud.site) usage.site = site.read(request.extension, request.at.getTime(), plan.fraud.site);
@@ -120,7 +120,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const plan = decider.plan({ policy: policyAt(view.policyVersion(policies.version)), extension: entry.extension, lock: entry.lock });
     const periods = periodsAt(request.at, plan.timezone);
     if (entry.totals?.day !== periods.day || entry.totals.month !== periods.month) entry.totals = reservations.totals(ext, periods);
-    const usage = readFraud(request, plan, viewedUsage(entry.totals, entry.active));
+    const usage = readFraud(request, plan, viewedUsage(entry.totals, entry.active), entry.latestAttempt);
     const verdict = plan.decide(usage);
     const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
     if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
@@ -147,7 +147,9 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     audit.insert(request, audited, verdict.latencyUs);
     const effects = composeFraudEffects(request, audited, audited.callId);
     if (effects) {
-      fraud.apply(ext, at, effects);
+      const recorded = fraud.apply(ext, at, effects, entry.latestAttempt);
+      entry.latestAttempt = recorded.latest;
+      view.pruned(recorded.pruned);
       // A lock is a policy change: the version moved and the lock is read again.
       if (effects.lock) {
         view.forget(ext);
