@@ -32,44 +32,51 @@ interface DecisionRow {
   would_reason: DecisionRecord['reason'] | null;
 }
 
-/** The audit row of a decision: the columns of decisions, as named parameters of decision-write.ts. */
-export function auditParams(request: DecisionRequest, decision: AuditedDecision, latencyUs: number): Record<string, unknown> {
-  return {
-    id: decision.callId,
-    at: request.at.getTime(),
-    transport: request.transport,
-    ext: request.extension,
-    dialled: request.dialled,
-    e164: decision.e164,
-    country: decision.country,
-    numberType: decision.numberType,
-    source: request.source,
-    sourceIp: decision.source.ip,
-    sourceCountry: decision.source.country,
-    origin: request.origin,
-    result: decision.result,
-    reason: decision.reason,
-    message: decision.message,
-    limitMs: decision.limitMs,
-    reservedSeconds: decision.grant?.seconds ?? null,
-    reservedMicros: decision.grant?.costMicros ?? null,
-    policyVersion: decision.policyVersion,
-    latencyUs: Math.round(latencyUs),
-    checks: packChecks(decision.checks),
-    meta: JSON.stringify(request.meta ?? {}),
-    mode: decision.mode ?? 'enforce',
-    wouldDeny: decision.wouldDeny ? 1 : 0,
-    wouldReason: decision.wouldReason ?? null,
-  };
-}
-
-/** The decision audit's read side: one row per decision, written in the transaction that decided it (decision-write.ts). */
+/** The decision audit: one row per decision, written in the transaction that decided it. */
 export function createAuditRepository(db: Database) {
   const s = {
+    insert: db.prepare(
+      `INSERT INTO decisions (id, at, transport, ext, dialled, e164, country, number_type, source, source_ip, source_country,
+         origin, result, reason, message, limit_ms, reserved_seconds, reserved_micros, policy_version, latency_us, checks, meta,
+         mode, would_deny, would_reason)
+       VALUES (@id, @at, @transport, @ext, @dialled, @e164, @country, @numberType, @source, @sourceIp, @sourceCountry,
+         @origin, @result, @reason, @message, @limitMs, @reservedSeconds, @reservedMicros, @policyVersion, @latencyUs, @checks, @meta,
+         @mode, @wouldDeny, @wouldReason)`,
+    ),
     get: db.prepare<[string], DecisionRow>(`SELECT * FROM decisions WHERE id = ?`),
   };
 
   return {
+    insert(request: DecisionRequest, decision: AuditedDecision, latencyUs: number): void {
+      s.insert.run({
+        id: decision.callId,
+        at: request.at.getTime(),
+        transport: request.transport,
+        ext: request.extension,
+        dialled: request.dialled,
+        e164: decision.e164,
+        country: decision.country,
+        numberType: decision.numberType,
+        source: request.source,
+        sourceIp: decision.source.ip,
+        sourceCountry: decision.source.country,
+        origin: request.origin,
+        result: decision.result,
+        reason: decision.reason,
+        message: decision.message,
+        limitMs: decision.limitMs,
+        reservedSeconds: decision.grant?.seconds ?? null,
+        reservedMicros: decision.grant?.costMicros ?? null,
+        policyVersion: decision.policyVersion,
+        latencyUs: Math.round(latencyUs),
+        checks: packChecks(decision.checks),
+        meta: JSON.stringify(request.meta ?? {}),
+        mode: decision.mode ?? 'enforce',
+        wouldDeny: decision.wouldDeny ? 1 : 0,
+        wouldReason: decision.wouldReason ?? null,
+      });
+    },
+
     get(id: string): DecisionRecord | null {
       const row = s.get.get(id);
       if (!row) return null;

@@ -291,30 +291,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX reservations_source_active ON reservations (source_ip, expires_at) WHERE status = 'active' AND source_ip IS NOT NULL;
   CREATE INDEX reservations_destination ON reservations (e164, created_at, ext);
   `,
-  `
-  -- One statement writes a decision (issue 13): a row of this view is the audit row and, when
-  -- the decision reserved (r_day not NULL), its reservation; the trigger writes both and charges
-  -- the totals and the slot. The reservation's number, seconds and cost are the decision's.
-  CREATE VIEW decision_writes AS SELECT id, at, transport, ext, dialled, e164, country, number_type, source, source_ip, source_country, origin, result, reason, message, limit_ms, reserved_seconds, reserved_micros, policy_version, latency_us, checks, meta, mode, would_deny, would_reason,
-      NULL AS r_per_minute_micros, NULL AS r_increment, NULL AS r_minimum, NULL AS r_day, NULL AS r_month, NULL AS r_expires_at
-    FROM decisions WHERE 0;
-  CREATE TRIGGER decision_written INSTEAD OF INSERT ON decision_writes BEGIN
-    INSERT INTO decisions (id, at, transport, ext, dialled, e164, country, number_type, source, source_ip, source_country, origin, result, reason, message, limit_ms, reserved_seconds, reserved_micros, policy_version, latency_us, checks, meta, mode, would_deny, would_reason)
-      VALUES (NEW.id, NEW.at, NEW.transport, NEW.ext, NEW.dialled, NEW.e164, NEW.country, NEW.number_type, NEW.source, NEW.source_ip, NEW.source_country, NEW.origin, NEW.result, NEW.reason, NEW.message, NEW.limit_ms, NEW.reserved_seconds, NEW.reserved_micros, NEW.policy_version, NEW.latency_us, NEW.checks, NEW.meta, NEW.mode, NEW.would_deny, NEW.would_reason);
-    INSERT INTO reservations (call_id, ext, e164, per_minute_micros, increment, minimum, day, month, reserved_seconds, reserved_micros, created_at, expires_at, status, source_ip)
-      SELECT NEW.id, NEW.ext, NEW.e164, NEW.r_per_minute_micros, NEW.r_increment, NEW.r_minimum, NEW.r_day, NEW.r_month, NEW.reserved_seconds, NEW.reserved_micros,
-        NEW.at, NEW.r_expires_at, 'active', NEW.source_ip
-      WHERE NEW.r_day IS NOT NULL;
-    INSERT INTO usage_totals (ext, period, spend_micros, seconds)
-      SELECT NEW.ext, 'd:' || NEW.r_day, NEW.reserved_micros, NEW.reserved_seconds WHERE NEW.r_day IS NOT NULL
-      ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros, seconds = seconds + excluded.seconds;
-    INSERT INTO usage_totals (ext, period, spend_micros, seconds)
-      SELECT NEW.ext, 'm:' || NEW.r_month, NEW.reserved_micros, 0 WHERE NEW.r_day IS NOT NULL
-      ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros;
-    INSERT INTO active_calls (ext, active) SELECT NEW.ext, 1 WHERE NEW.r_day IS NOT NULL
-      ON CONFLICT (ext) DO UPDATE SET active = active + 1;
-  END;
-  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

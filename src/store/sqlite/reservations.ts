@@ -9,24 +9,6 @@ import type { ReservationRecord } from '../roles/usage.js';
 import { settledSeconds, storedInteger } from '../stored-values.js';
 import type { NewReservation, ReservationRow } from '../reservation-rows.js';
 
-/**
- * The reservation of a decision as named parameters of decision-write.ts (its number, seconds and
- * cost are the decision's own columns, checked here); all null when the decision reserved nothing.
- */
-export function reservationParams(r: NewReservation | null): Record<string, unknown> {
-  if (r === null) return { rPerMinuteMicros: null, rIncrement: null, rMinimum: null, rDay: null, rMonth: null, rExpiresAt: null };
-  storedInteger(r.grant.seconds, MAX_CALL_SECONDS, 'the seconds of a reservation');
-  storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)');
-  return {
-    rPerMinuteMicros: storedInteger(r.rate.perMinuteMicros, toMicros(MAX_RATE_PER_MINUTE), 'the rate of a reservation (micro-units a minute)'),
-    rIncrement: r.rate.increment,
-    rMinimum: r.rate.minimum,
-    rDay: r.periods.day,
-    rMonth: r.periods.month,
-    rExpiresAt: r.expiresAt,
-  };
-}
-
 /** An extension's budget totals of one day and one month (the periods they are of). */
 export interface BudgetTotals {
   day: string;
@@ -61,6 +43,12 @@ export function createReservationRepository(db: Database) {
       .pluck(),
     addActive: db.prepare<[string, number]>(
       `INSERT INTO active_calls (ext, active) VALUES (?, ?) ON CONFLICT (ext) DO UPDATE SET active = active + excluded.active`,
+    ),
+    insert: db.prepare(
+      `INSERT INTO reservations (call_id, ext, e164, per_minute_micros, increment, minimum, day, month,
+         reserved_seconds, reserved_micros, created_at, expires_at, status, source_ip)
+       VALUES (@callId, @ext, @e164, @perMinuteMicros, @increment, @minimum, @day, @month,
+         @reservedSeconds, @reservedMicros, @createdAt, @expiresAt, 'active', @sourceIp)`,
     ),
     get: db.prepare<[string], ReservationRow>(`SELECT * FROM reservations WHERE call_id = ?`),
     settle: db.prepare(
@@ -120,6 +108,26 @@ export function createReservationRepository(db: Database) {
 
     /** When the extension's first slot frees by expiry; Infinity when none is held. */
     nextExpiry: (ext: string): number => (s.nextExpiry.get(ext) as number | null) ?? Infinity,
+
+    reserve(r: NewReservation): void {
+      s.insert.run({
+        callId: r.callId,
+        ext: r.ext,
+        e164: r.e164,
+        perMinuteMicros: storedInteger(r.rate.perMinuteMicros, toMicros(MAX_RATE_PER_MINUTE), 'the rate of a reservation (micro-units a minute)'),
+        increment: r.rate.increment,
+        minimum: r.rate.minimum,
+        day: r.periods.day,
+        month: r.periods.month,
+        reservedSeconds: storedInteger(r.grant.seconds, MAX_CALL_SECONDS, 'the seconds of a reservation'),
+        reservedMicros: storedInteger(r.grant.costMicros, Number.MAX_SAFE_INTEGER, 'the cost of a reservation (micro-units)'),
+        createdAt: r.createdAt,
+        expiresAt: r.expiresAt,
+        sourceIp: r.sourceIp,
+      });
+      addTotals(r.ext, r.periods, r.grant.costMicros, r.grant.seconds);
+      s.addActive.run(r.ext, 1);
+    },
 
     /**
      * Replaces the reservation's cost and seconds with the real ones; a second settlement changes

@@ -7,7 +7,6 @@ import type { PolicyDocument } from '../../policy/document.js';
 import type { PolicyOverrides } from '../../policy/schema.js';
 import { createIdFactory } from '../ids.js';
 import { periodsAt } from '../periods.js';
-import type { NewReservation } from '../reservation-rows.js';
 import type { DecisionRecord } from '../roles/audit.js';
 import type { AuditedDecision, AuthorizeItem, AuthorizeOutcome, Decider, DecisionPlan, ExtensionSnapshot, SettlementRequest, SettlementResult } from '../roles/decisions.js';
 import type { Store } from '../roles/index.js';
@@ -18,7 +17,6 @@ import { startCheckpointer } from './checkpointer.js';
 import { createCircuitBreakerRepository } from './circuit-breaker.js';
 import { createDecisionQueries } from './decision-queries.js';
 import { createDecisionView, viewedUsage } from './decision-view.js';
-import { createDecisionWriter } from './decision-write.js';
 import { createFraudEffects } from './fraud-effects.js';
 import { createPolicyHistory } from './history.js';
 import { openDatabase } from './open.js';
@@ -64,7 +62,6 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   const policies = createPolicyRepository(db);
   const reservations = createReservationRepository(db);
   const audit = createAuditRepository(db);
-  const writeDecision = createDecisionWriter(db);
   const graceMs = (options.reservationGraceSeconds ?? DEFAULT_RESERVATION_GRACE_SECONDS) * 1000;
   const nextId = createIdFactory();
   const velocity = createVelocityRepository(db);
@@ -126,22 +123,28 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     const usage = readFraud(request, plan, viewedUsage(entry.totals, entry.active), entry.latestAttempt);
     const verdict = plan.decide(usage);
     const audited: AuditedDecision = { ...verdict.decision, callId: nextId(at) };
-    let reservation: NewReservation | null = null;
     if (audited.result === 'ALLOW' && audited.grant && audited.e164) {
       const expiresAt = at + audited.grant.seconds * 1000 + graceMs;
-      reservation = { callId: audited.callId, ext, e164: audited.e164, rate: audited.grant.rate, grant: audited.grant, periods, createdAt: at, expiresAt, sourceIp: audited.source.ip };
-    }
-    writeDecision(request, audited, verdict.latencyUs, reservation);
-    if (reservation) {
-      const { grant, expiresAt } = reservation;
+      reservations.reserve({
+        callId: audited.callId,
+        ext,
+        e164: audited.e164,
+        rate: audited.grant.rate,
+        grant: audited.grant,
+        periods,
+        createdAt: at,
+        expiresAt,
+        sourceIp: audited.source.ip,
+      });
       entry.active = { calls: entry.active.calls + 1, nextExpiry: Math.min(entry.active.nextExpiry, expiresAt) };
       entry.totals = {
         ...entry.totals,
-        spentToday: entry.totals.spentToday + grant.costMicros,
-        secondsToday: entry.totals.secondsToday + grant.seconds,
-        spentMonth: entry.totals.spentMonth + grant.costMicros,
+        spentToday: entry.totals.spentToday + audited.grant.costMicros,
+        secondsToday: entry.totals.secondsToday + audited.grant.seconds,
+        spentMonth: entry.totals.spentMonth + audited.grant.costMicros,
       };
     }
+    audit.insert(request, audited, verdict.latencyUs);
     const effects = composeFraudEffects(request, audited, audited.callId);
     if (effects) {
       const recorded = fraud.apply(ext, at, effects, entry.latestAttempt);
