@@ -71,6 +71,24 @@ describe('SQLite: what another process commits between two decisions counts at t
     expect(await t.guard.authorize(call('12125550125'))).toMatchObject({ result: 'DENY', reason: 'velocity_exceeded' });
   });
 
+  it('an item that throws after it reserved fails alone: its reservation and totals are rolled back, the others kept', async () => {
+    const t = await open({ defaults: { budget: { maxConcurrent: 2 } } });
+    const startedAt = process.hrtime.bigint();
+    // JSON cannot hold a BigInt: the audit row of this item throws after its reservation was written.
+    const unwritable = { ...call('12125550124'), meta: { n: 1n } as unknown as Record<string, string> };
+    const outcomes = await t.guard.authorizeBatch([
+      { request: call('12125550123'), startedAt },
+      { request: unwritable, startedAt },
+      { request: call('12125550125'), startedAt },
+    ]);
+    expect(outcomes.map((o) => (o.ok ? o.decision.reason : 'error'))).toEqual(['allowed', 'error', 'allowed']);
+    expect(await t.store.countActiveReservations(new Date())).toBe(2);
+    const usage = await t.store.usage('1001', new Date(), 'America/New_York');
+    const reserved = (await t.store.listDecisions({ ext: '1001' }, { limit: 10 })).reduce((sum, d) => sum + (d.reservedMicros ?? 0), 0);
+    expect(usage).toMatchObject({ activeCalls: 2, spentTodayMicros: reserved });
+    expect((await t.guard.authorize(call('12125550126'))).reason).toBe('budget_concurrency');
+  });
+
   it('another store in this process is another connection: its settlement frees the slot', async () => {
     const t = await open({ defaults: { budget: { maxConcurrent: 1 } } });
     const other = guardOn(await t.another());

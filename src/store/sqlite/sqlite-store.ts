@@ -158,12 +158,24 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     }
     return audited;
   };
-  // Inside the batch each item runs in a savepoint: one that throws leaves no half-written rows
-  // and its extension's view is forgotten (it may hold what the savepoint rolled back).
+  // A batch first runs without savepoints (one per item cost 4% of a decision's CPU): an item
+  // that throws rolls the whole transaction back, and the batch runs again with each item in a
+  // savepoint, so that one which throws leaves no half-written rows and fails alone (its
+  // extension's view forgotten: it may hold what the savepoint rolled back). The decider's
+  // steps are pure, so running them again decides the same.
   const itemTx = db.transaction(authorizeOne);
-  const batchTx = db.transaction((items: ReadonlyArray<AuthorizeItem>): AuthorizeOutcome[] => {
+  let itemThrew = false;
+  const batchTx = db.transaction((items: ReadonlyArray<AuthorizeItem>, savepoints: boolean): AuthorizeOutcome[] => {
     view.begin();
     return items.map(({ request, decider }) => {
+      if (!savepoints) {
+        try {
+          return { ok: true, decision: authorizeOne(request, decider) };
+        } catch (error) {
+          itemThrew = true;
+          throw error;
+        }
+      }
       try {
         return { ok: true, decision: itemTx(request, decider) };
       } catch (error) {
@@ -174,8 +186,15 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
   });
   /** A batch whose transaction failed wrote nothing: the view may hold what it rolled back. */
   const authorizeBatch = (items: ReadonlyArray<AuthorizeItem>): AuthorizeOutcome[] => {
+    itemThrew = false;
     try {
-      return batchTx.immediate(items);
+      try {
+        return batchTx.immediate(items, false);
+      } catch (err) {
+        if (!itemThrew) throw err;
+        view.clear();
+        return batchTx.immediate(items, true);
+      }
     } catch (err) {
       view.clear();
       throw err;
