@@ -74,6 +74,8 @@ describe('velocity running counts', () => {
     let clock = Date.parse('2026-11-17T15:00:00Z');
     // Each extension's latest attempt as the decision path holds it: counts go on from it when known.
     const latest = new Map<string, LatestAttempt | undefined>();
+    const oldestNumber = new Map<string, number>();
+    const stale = db.prepare<[string, number], number>('SELECT COUNT(*) FROM velocity_destinations WHERE ext = ? AND last_at <= ?').pluck();
     // Three hours of traffic on three extensions: every window fills, slides and empties, and rows are pruned.
     for (let i = 0; i < 3000; i++) {
       clock += Math.floor(rnd() * 7000);
@@ -82,7 +84,10 @@ describe('velocity running counts', () => {
       const r = rnd();
       const a: Attempt = { ext: `10${Math.floor(rnd() * 3)}`, at, kind: r < 0.6 ? 'domestic' : r < 0.8 ? 'international' : 'denied', destination: `+1212555${Math.floor(rnd() * 40)}` };
       db.transaction(() => {
-        if (a.kind !== 'denied') v.expire(a.ext, clock);
+        // As the decision path does: numbers expire only once the oldest one kept leaves the hour, and then none older is left.
+        const oldest = oldestNumber.get(a.ext);
+        if (oldest === undefined || oldest <= clock - HOUR_MS) oldestNumber.set(a.ext, v.expire(a.ext, clock));
+        expect(stale.get(a.ext, clock - HOUR_MS)).toBe(0);
         const got = v.counts(a.ext, clock, query(a.destination));
         const want = expected(attempts, a.ext, clock);
         expect({ ...got, at: i }).toMatchObject({ ...want, at: i });
@@ -90,6 +95,7 @@ describe('velocity running counts', () => {
         const recorded = record(v, a, latest.get(a.ext));
         latest.set(a.ext, recorded.latest);
         for (const ext of recorded.pruned) latest.delete(ext);
+        if (a.kind !== 'denied') oldestNumber.set(a.ext, Math.min(oldestNumber.get(a.ext) ?? Infinity, a.at));
       })();
       attempts.push(a);
     }

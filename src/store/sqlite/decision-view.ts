@@ -18,6 +18,8 @@ export interface ExtensionView {
   /** The budget totals of one day and month (the periods they were read for). */
   totals?: BudgetTotals;
   active?: ActiveSlots;
+  /** When its oldest number in the velocity table was last called, or earlier (Infinity: none kept). */
+  oldestNumber?: number;
   /** Its latest velocity attempt (the running counts the next one goes on from). */
   latestAttempt?: LatestAttempt;
 }

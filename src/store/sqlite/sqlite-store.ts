@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../../domain/decision.js';
 import type { UsageSnapshot } from '../../domain/usage.js';
+import { WINDOW_MS } from '../../domain/windows.js';
 import { StoreError } from '../../errors.js';
 import { composeFraudEffects, type AlertDraft } from '../../fraud/effects.js';
 import type { PolicyDocument } from '../../policy/document.js';
@@ -114,7 +115,8 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
       reservations.expireDue(ext, at);
       entry.active = { calls: reservations.activeCalls(ext), nextExpiry: reservations.nextExpiry(ext) };
     }
-    velocity.expire(ext, at);
+    // Numbers leave the hour only once the oldest one kept does.
+    if (entry.oldestNumber === undefined || entry.oldestNumber <= at - WINDOW_MS.distinctDestinationsPerHour) entry.oldestNumber = velocity.expire(ext, at);
     if (entry.extension === undefined) entry.extension = policies.getExtension(ext);
     if (entry.lock === undefined) entry.lock = policies.getLock(ext);
     const plan = decider.plan({ policy: policyAt(view.policyVersion(policies.version)), extension: entry.extension, lock: entry.lock });
@@ -149,6 +151,7 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     if (effects) {
       const recorded = fraud.apply(ext, at, effects, entry.latestAttempt);
       entry.latestAttempt = recorded.latest;
+      if (effects.attempt?.placed) entry.oldestNumber = Math.min(entry.oldestNumber, at);
       view.pruned(recorded.pruned);
       // A lock is a policy change: the version moved and the lock is read again.
       if (effects.lock) {

@@ -137,6 +137,7 @@ export function createVelocityRepository(db: Database) {
     touchDestination: db.prepare<[number, string, string]>(`UPDATE velocity_destinations SET last_at = max(last_at, ?) WHERE ext = ? AND destination = ?`),
     addDestination: db.prepare<[string, string, number]>(`INSERT INTO velocity_destinations (ext, destination, last_at) VALUES (?, ?, ?)`),
     expireDestinations: db.prepare<[string, number]>(`DELETE FROM velocity_destinations WHERE ext = ? AND last_at <= ?`),
+    oldestNumber: db.prepare<[string], number | null>(`SELECT min(last_at) FROM velocity_destinations WHERE ext = ?`).pluck(),
     touchCountry: db.prepare<[string, string, number, number | null]>(
       `INSERT INTO velocity_countries (ext, country, last_at, novel_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (ext, country) DO UPDATE SET last_at = max(last_at, excluded.last_at), novel_at = coalesce(excluded.novel_at, novel_at)`,
@@ -187,9 +188,14 @@ export function createVelocityRepository(db: Database) {
       };
     },
 
-    /** Before a decision's counts: numbers last called before the hour leave the extension's count (each row once). */
-    expire(ext: string, at: number): void {
+    /**
+     * Before a decision's counts: numbers last called before the hour leave the extension's count
+     * (each row once). Returns when the oldest number left was last called (Infinity: none), so
+     * that a caller who knows it may skip this until that call leaves the hour.
+     */
+    expire(ext: string, at: number): number {
       s.expireDestinations.run(ext, at - WINDOW_MS.distinctDestinationsPerHour);
+      return (s.oldestNumber.get(ext) as number | null) ?? Infinity;
     },
 
     /** `latest`: the extension's latest attempt, when known; the result says the one after this attempt. */
