@@ -40,19 +40,22 @@ async function sustained(t: TempGuard, n: number, batch: number): Promise<number
   return peak;
 }
 
+/** Single-decision commits: enough that, unchecked, their WAL frames (2 KB pages) pass 64 MB. */
+const LOAD = 5000;
+
 describe('WAL checkpoints from a worker thread', () => {
   let t: TempGuard | undefined;
   afterEach(() => t?.close());
 
   it('keep the WAL small while the decision path never checkpoints itself', { timeout: 60_000 }, async () => {
     t = await tempGuard(NO_BUDGETS, { checkpointIntervalMs: 20 });
-    await decide(t, 3000);
+    await decide(t, LOAD);
     expect(walSize(t)).toBeLessThan(16 * 1024 * 1024);
   });
 
   it('without the worker (and with automatic checkpoints off) the same load grows the WAL several times past that', { timeout: 60_000 }, async () => {
     t = await tempGuard(NO_BUDGETS, { checkpointIntervalMs: 3_600_000 });
-    await decide(t, 3000);
+    await decide(t, LOAD);
     expect(walSize(t)).toBeGreaterThan(64 * 1024 * 1024);
   });
 

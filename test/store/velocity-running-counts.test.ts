@@ -7,7 +7,7 @@ import type { FraudQuery } from '../../src/domain/fraud.js';
 import { HOUR_MS, MINUTE_MS } from '../../src/domain/windows.js';
 import { migrate } from '../../src/store/sqlite/migrations.js';
 import { openDatabase } from '../../src/store/sqlite/open.js';
-import { createVelocityRepository } from '../../src/store/sqlite/velocity.js';
+import { createVelocityRepository, type LatestAttempt, type RecordedAttempt } from '../../src/store/sqlite/velocity.js';
 
 /**
  * The SQLite velocity counters are running counts (each attempt row carries the extension's
@@ -54,7 +54,7 @@ function expected(attempts: Attempt[], ext: string, at: number) {
   };
 }
 
-const record = (v: ReturnType<typeof createVelocityRepository>, a: Attempt): void =>
+const record = (v: ReturnType<typeof createVelocityRepository>, a: Attempt, latest?: LatestAttempt): RecordedAttempt =>
   v.record(a.ext, a.at, {
     placed: a.kind !== 'denied',
     policyDenied: a.kind === 'denied',
@@ -62,7 +62,7 @@ const record = (v: ReturnType<typeof createVelocityRepository>, a: Attempt): voi
     destination: a.destination,
     country: null,
     novelCountry: false,
-  });
+  }, latest);
 
 describe('velocity running counts', () => {
   it('equal a count of the attempts, with some recorded out of time order and the oldest pruned', () => {
@@ -72,6 +72,10 @@ describe('velocity running counts', () => {
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const attempts: Attempt[] = [];
     let clock = Date.parse('2026-11-17T15:00:00Z');
+    // Each extension's latest attempt as the decision path holds it: counts go on from it when known.
+    const latest = new Map<string, LatestAttempt | undefined>();
+    const oldestNumber = new Map<string, number>();
+    const stale = db.prepare<[string, number], number>('SELECT COUNT(*) FROM velocity_destinations WHERE ext = ? AND last_at <= ?').pluck();
     // Three hours of traffic on three extensions: every window fills, slides and empties, and rows are pruned.
     for (let i = 0; i < 3000; i++) {
       clock += Math.floor(rnd() * 7000);
@@ -80,16 +84,47 @@ describe('velocity running counts', () => {
       const r = rnd();
       const a: Attempt = { ext: `10${Math.floor(rnd() * 3)}`, at, kind: r < 0.6 ? 'domestic' : r < 0.8 ? 'international' : 'denied', destination: `+1212555${Math.floor(rnd() * 40)}` };
       db.transaction(() => {
-        if (a.kind !== 'denied') v.expire(a.ext, clock);
+        // As the decision path does: numbers expire only once the oldest one kept leaves the hour, and then none older is left.
+        const oldest = oldestNumber.get(a.ext);
+        if (oldest === undefined || oldest <= clock - HOUR_MS) oldestNumber.set(a.ext, v.expire(a.ext, clock));
+        expect(stale.get(a.ext, clock - HOUR_MS)).toBe(0);
         const got = v.counts(a.ext, clock, query(a.destination));
         const want = expected(attempts, a.ext, clock);
         expect({ ...got, at: i }).toMatchObject({ ...want, at: i });
-        record(v, a);
+        expect({ ...v.counts(a.ext, clock, query(a.destination), latest.get(a.ext)), at: i }).toMatchObject({ ...want, at: i });
+        const recorded = record(v, a, latest.get(a.ext));
+        latest.set(a.ext, recorded.latest);
+        for (const ext of recorded.pruned) latest.delete(ext);
+        if (a.kind !== 'denied') oldestNumber.set(a.ext, Math.min(oldestNumber.get(a.ext) ?? Infinity, a.at));
       })();
       attempts.push(a);
     }
     const kept = db.prepare<[], number>('SELECT COUNT(*) FROM velocity_attempts').pluck().get() as number;
     expect(kept).toBeLessThan(attempts.length);
+    db.close();
+  });
+
+  it('count a long history exactly with limits of 10^8, going on from the latest attempt or reading it', () => {
+    const db = openDatabase(freshPath(), { busyTimeoutMs: 200 });
+    const v = createVelocityRepository(db);
+    const huge: FraudQuery = { ...query('+1'), caps: { placedPerMinute: 1e8, internationalPerHour: 1e8, destinationsPerHour: 1e8, deniedPerHour: 1e8, newCountriesPerHour: null } };
+    const start = Date.parse('2026-11-17T15:00:00Z');
+    // 30,000 attempts 100 ms apart (50 minutes): 600 a minute, every third abroad, every fifth denied.
+    const kindOf = (i: number): Attempt['kind'] => (i % 5 === 4 ? 'denied' : i % 3 === 0 ? 'international' : 'domestic');
+    let latest: LatestAttempt | undefined;
+    db.transaction(() => {
+      for (let i = 0; i < 30_000; i++) latest = record(v, { ext: '1001', at: start + i * 100, kind: kindOf(i), destination: `+1212${String(i % 5000).padStart(7, '0')}` }, latest).latest;
+    })();
+    const at = start + 30_000 * 100;
+    const all = Array.from({ length: 30_000 }, (_, i) => ({ at: start + i * 100, kind: kindOf(i), number: i % 5000 }));
+    const want = {
+      placedLastMinute: all.filter((a) => a.at > at - MINUTE_MS && a.kind !== 'denied').length,
+      internationalLastHour: all.filter((a) => a.kind === 'international').length,
+      deniedLastHour: all.filter((a) => a.kind === 'denied').length,
+      destinationsLastHour: new Set(all.filter((a) => a.kind !== 'denied').map((a) => a.number)).size,
+    };
+    expect(v.counts('1001', at, huge)).toMatchObject(want);
+    expect(v.counts('1001', at, huge, latest)).toMatchObject(want);
     db.close();
   });
 

@@ -22,6 +22,8 @@ import type { ExtensionRecord, StoredPolicySet } from './policies.js';
  * Whatever serialises concurrent authorisations of one extension (and of international calls,
  * for the site breaker) must hold from step 1 to the commit: no budget, concurrency limit or
  * breaker may be exceeded by guards deciding at once, in one process or several.
+ * A store may take what steps 1 to 3 read from memory where it knows that nothing but its own
+ * writes changed it since (SQLite: src/store/sqlite/decision-view.ts); what it decides is the same.
  * The decider's steps are synchronous and pure: the engine does no I/O.
  */
 export interface DecisionStore {

@@ -5,7 +5,7 @@ import type { SettlementResult } from '../roles/decisions.js';
 import type { AlertRepository } from './alerts.js';
 import type { CircuitBreakerRepository } from './circuit-breaker.js';
 import type { PolicyRepository } from './policies.js';
-import type { VelocityRepository } from './velocity.js';
+import type { LatestAttempt, RecordedAttempt, VelocityRepository } from './velocity.js';
 
 export interface FraudEffectsDeps {
   policies: PolicyRepository;
@@ -29,13 +29,14 @@ export function createFraudEffects(db: Database, deps: FraudEffectsDeps) {
     'only' in calls ? [calls.only] : recent.all(ext, at - calls.withinMs, RECENT_CALLS);
 
   return {
-    counters(ext: string, at: number, query: FraudQuery): FraudCounters {
-      return { velocity: velocity.counts(ext, at, query), breaker: query.breaker ? breaker.state(at) : null };
+    /** `latest`: the extension's latest velocity attempt, when the caller knows it. */
+    counters(ext: string, at: number, query: FraudQuery, latest?: LatestAttempt): FraudCounters {
+      return { velocity: velocity.counts(ext, at, query, latest), breaker: query.breaker ? breaker.state(at) : null };
     },
 
     /** Call after the decision's audit row is written: alerts list it among the extension's recent calls. */
-    apply(ext: string, at: number, effects: FraudEffects): void {
-      if (effects.attempt) velocity.record(ext, at, effects.attempt);
+    apply(ext: string, at: number, effects: FraudEffects, latest?: LatestAttempt): RecordedAttempt {
+      const recorded = effects.attempt ? velocity.record(ext, at, effects.attempt, latest) : { latest, pruned: [] };
       if (effects.internationalSpend) {
         // Reading the breaker is exact without this; dropping what left the hour keeps the table to an hour.
         breaker.expire(at);
@@ -52,6 +53,7 @@ export function createFraudEffects(db: Database, deps: FraudEffectsDeps) {
         });
       }
       if (effects.openBreaker) breaker.open(at, effects.openBreaker);
+      return recorded;
     },
 
     /** Settlement of a call: its real cost replaces its reservation in the breaker's hour. */

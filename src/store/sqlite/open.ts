@@ -14,6 +14,14 @@ export interface OpenOptions {
 }
 
 const WAL_SIZE_LIMIT_BYTES = 8 * 1024 * 1024;
+/**
+ * Pages of a new database. A decision dirties a page in each of several trees keyed by extension
+ * (its decisions, reservations, velocity, totals), and the commit writes every dirty page whole
+ * to the WAL (and the checkpoint again to the file): 2 KB pages cost about 15% less CPU a
+ * decision than SQLite's 4 KB with 2,000 extensions calling in turn (measured interleaved in one
+ * process); 1 KB pages make the trees deeper and cost more again. An existing file keeps its size.
+ */
+const PAGE_SIZE_BYTES = 2048;
 
 /**
  * Opens (creating it and its folder if need be) and migrates the database. Every failure is a
@@ -32,6 +40,8 @@ export function openDatabase(path: string, options: OpenOptions): Database.Datab
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs, fileMustExist: options.mustExist === true });
+    // Only a file without tables takes it (before WAL mode); otherwise SQLite ignores it.
+    db.pragma(`page_size = ${PAGE_SIZE_BYTES}`);
     db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode loses at most the last commits on power loss, never consistency; FULL
     // would add an fsync to every decision.

@@ -113,6 +113,15 @@ const PHRASES: readonly string[] = [
   'numbers an hour',
   'denied an hour',
   ' days',
+  ' failed authentications from ',
+  ' failed authentications ',
+  ' in the last ',
+  ', not limited per source',
+  ' is inside the trusted network ',
+  ', the network of ',
+  ' calls in progress from ',
+  ' across extensions',
+  ' from ',
 ];
 
 const PACKED = '\x01';

@@ -9,6 +9,15 @@ import type { ReservationRecord } from '../roles/usage.js';
 import { settledSeconds, storedInteger } from '../stored-values.js';
 import type { NewReservation, ReservationRow } from '../reservation-rows.js';
 
+/** An extension's budget totals of one day and one month (the periods they are of). */
+export interface BudgetTotals {
+  day: string;
+  month: string;
+  spentToday: number;
+  secondsToday: number;
+  spentMonth: number;
+}
+
 /**
  * Reservations and the running totals they feed. Every method runs inside the caller's
  * transaction; the totals make a usage read a few index lookups, however many calls are on
@@ -27,6 +36,8 @@ export function createReservationRepository(db: Database) {
        ON CONFLICT (ext, period) DO UPDATE SET spend_micros = spend_micros + excluded.spend_micros, seconds = seconds + excluded.seconds`,
     ),
     active: db.prepare<[string], number>(`SELECT active FROM active_calls WHERE ext = ?`).pluck(),
+    // One probe of reservations_active: the slot that frees first.
+    nextExpiry: db.prepare<[string], number | null>(`SELECT min(expires_at) FROM reservations WHERE ext = ? AND status = 'active'`).pluck(),
     overdue: db
       .prepare<[string, number], number>(`SELECT COUNT(*) FROM reservations WHERE ext = ? AND status = 'active' AND expires_at <= ?`)
       .pluck(),
@@ -53,6 +64,14 @@ export function createReservationRepository(db: Database) {
     s.addTotal.run(ext, `m:${periods.month}`, micros, 0);
   };
 
+  const readTotals = (ext: string, periods: Periods): BudgetTotals => {
+    const day = s.total.get(ext, `d:${periods.day}`);
+    const month = s.total.get(ext, `m:${periods.month}`);
+    return { day: periods.day, month: periods.month, spentToday: day?.spend_micros ?? 0, secondsToday: day?.seconds ?? 0, spentMonth: month?.spend_micros ?? 0 };
+  };
+  /** Reservations holding a slot (overdue ones included until they are expired). */
+  const activeCalls = (ext: string): number => (s.active.get(ext) as number | undefined) ?? 0;
+
   return {
     /** Frees the slots of this extension's reservations past their expiry; their cost stays charged. */
     expireDue(ext: string, now: number): number {
@@ -74,16 +93,21 @@ export function createReservationRepository(db: Database) {
      * it the caller has just expired them (`expireDue`), and one lookup is saved.
      */
     usage(ext: string, periods: Periods, overdueAt?: number): UsageSnapshot {
-      const day = s.total.get(ext, `d:${periods.day}`);
-      const month = s.total.get(ext, `m:${periods.month}`);
-      const active = (s.active.get(ext) as number | undefined) ?? 0;
+      const totals = readTotals(ext, periods);
+      const active = activeCalls(ext);
       return {
         activeCalls: overdueAt === undefined || active === 0 ? active : active - (s.overdue.get(ext, overdueAt) ?? 0),
-        spentTodayMicros: day?.spend_micros ?? 0,
-        spentMonthMicros: month?.spend_micros ?? 0,
-        secondsToday: day?.seconds ?? 0,
+        spentTodayMicros: totals.spentToday,
+        spentMonthMicros: totals.spentMonth,
+        secondsToday: totals.secondsToday,
       };
     },
+
+    totals: readTotals,
+    activeCalls,
+
+    /** When the extension's first slot frees by expiry; Infinity when none is held. */
+    nextExpiry: (ext: string): number => (s.nextExpiry.get(ext) as number | null) ?? Infinity,
 
     reserve(r: NewReservation): void {
       s.insert.run({

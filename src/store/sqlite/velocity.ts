@@ -29,6 +29,12 @@ interface CountParams {
   newCountries: number;
 }
 
+interface KnownCountParams extends CountParams {
+  placedNow: number;
+  internationalNow: number;
+  deniedNow: number;
+}
+
 interface CountRow {
   placed: number;
   international: number;
@@ -55,9 +61,44 @@ const ORDER = 'at DESC, placed DESC, international DESC, denied DESC';
 const runningAt = (column: Running, bound: string): string =>
   `coalesce((SELECT ${column} FROM velocity_attempts WHERE ext = @ext AND at <= ${bound} ORDER BY ${ORDER} LIMIT 1),
      (SELECT ${column} - ${OWN[column]} FROM velocity_attempts WHERE ext = @ext ORDER BY at, placed, international, denied LIMIT 1), 0)`;
-/** Attempts in (since, @at], at most @cap (a cap of 0 reads nothing). */
-const inWindow = (column: Running, since: string, cap: string): string =>
-  `CASE WHEN @${cap} = 0 THEN 0 ELSE min(${runningAt(column, '@at')} - ${runningAt(column, since)}, @${cap}) END`;
+/**
+ * Attempts in (since, @at], at most @cap (a cap of 0 reads nothing). `known`: the running counts
+ * at @at are parameters (@placedNow...), those of the extension's latest attempt, when the caller
+ * knows it and @at is not before it.
+ */
+const inWindow = (column: Running, since: string, cap: string, known: boolean): string =>
+  `CASE WHEN @${cap} = 0 THEN 0 ELSE min(${known ? `@${column}Now` : runningAt(column, '@at')} - ${runningAt(column, since)}, @${cap}) END`;
+
+/** The extension's latest attempt (in time order) and its running counts: what the next attempt goes on from. */
+export interface LatestAttempt {
+  at: number;
+  placed: number;
+  international: number;
+  denied: number;
+}
+
+export interface RecordedAttempt {
+  /** The extension's latest attempt after this one; undefined when not known (an attempt older than some recorded). */
+  latest: LatestAttempt | undefined;
+  /** Extensions whose oldest attempts were pruned: a latest attempt held for them may be gone. */
+  pruned: string[];
+}
+
+// Every counter in one statement (one call into SQLite, not seven); a cap of 0 reads nothing.
+// No bound LIMIT: SQLite prepares a statement with one again at every run. New countries are a
+// range of at most one row per country.
+const countsSql = (known: boolean): string =>
+  `SELECT
+     ${inWindow('placed', '@placedSince', 'placed', known)} AS placed,
+     ${inWindow('international', '@hourSince', 'international', known)} AS international,
+     ${inWindow('denied', '@hourSince', 'denied', known)} AS denied,
+     CASE WHEN @destinations = 0 THEN 0 ELSE min(
+       coalesce((SELECT numbers FROM velocity_numbers WHERE ext = @ext), 0)
+         - (SELECT COUNT(*) FROM velocity_destinations WHERE ext = @ext AND last_at <= @destinationsSince),
+       @destinations) END AS destinations,
+     CASE WHEN @newCountries = 0 THEN 0 ELSE min((SELECT COUNT(*) FROM velocity_countries WHERE ext = @ext AND novel_at > @newCountriesSince), @newCountries) END AS new_countries,
+     (SELECT last_at FROM velocity_destinations WHERE ext = @ext AND destination = @destination) AS last_call,
+     (SELECT last_at FROM velocity_countries WHERE ext = @ext AND country = @country) AS last_to_country`;
 
 /**
  * The velocity counters of the fraud checks. Each attempt row carries the extension's running
@@ -73,28 +114,19 @@ const inWindow = (column: Running, since: string, cap: string): string =>
  */
 export function createVelocityRepository(db: Database) {
   const s = {
-    // Every counter in one statement (one call into SQLite, not seven); a cap of 0 reads nothing.
-    // No bound LIMIT: SQLite prepares a statement with one again at every run. New countries are
-    // a range of at most one row per country.
-    counts: db.prepare<[CountParams], CountRow>(
-      `SELECT
-         ${inWindow('placed', '@placedSince', 'placed')} AS placed,
-         ${inWindow('international', '@hourSince', 'international')} AS international,
-         ${inWindow('denied', '@hourSince', 'denied')} AS denied,
-         CASE WHEN @destinations = 0 THEN 0 ELSE min(
-           coalesce((SELECT numbers FROM velocity_numbers WHERE ext = @ext), 0)
-             - (SELECT COUNT(*) FROM velocity_destinations WHERE ext = @ext AND last_at <= @destinationsSince),
-           @destinations) END AS destinations,
-         CASE WHEN @newCountries = 0 THEN 0 ELSE min((SELECT COUNT(*) FROM velocity_countries WHERE ext = @ext AND novel_at > @newCountriesSince), @newCountries) END AS new_countries,
-         (SELECT last_at FROM velocity_destinations WHERE ext = @ext AND destination = @destination) AS last_call,
-         (SELECT last_at FROM velocity_countries WHERE ext = @ext AND country = @country) AS last_to_country`,
-    ),
+    counts: db.prepare<[CountParams], CountRow>(countsSql(false)),
+    countsFrom: db.prepare<[KnownCountParams], CountRow>(countsSql(true)),
     // The running counts go on from the latest attempt at or before this one (or from before the
     // oldest, when this one is older than every row kept).
-    insert: db.prepare<[{ ext: string; at: number; kind: number }]>(
+    insert: db.prepare<[{ ext: string; at: number; kind: number }], { id: number; placed: number; international: number; denied: number }>(
       `INSERT INTO velocity_attempts (ext, at, kind, placed, international, denied)
        VALUES (@ext, @at, @kind, ${runningAt('placed', '@at')} + ${OWN.placed.replaceAll('kind', '@kind')},
-         ${runningAt('international', '@at')} + ${OWN.international.replaceAll('kind', '@kind')}, ${runningAt('denied', '@at')} + ${OWN.denied.replaceAll('kind', '@kind')})`,
+         ${runningAt('international', '@at')} + ${OWN.international.replaceAll('kind', '@kind')}, ${runningAt('denied', '@at')} + ${OWN.denied.replaceAll('kind', '@kind')})
+       RETURNING id, placed, international, denied`,
+    ),
+    // After the extension's latest attempt: its running counts are known, nothing is read.
+    append: db.prepare<[string, number, number, number, number, number]>(
+      `INSERT INTO velocity_attempts (ext, at, kind, placed, international, denied) VALUES (?, ?, ?, ?, ?, ?)`,
     ),
     // An attempt older than some already recorded (another process's request that waited for the
     // lock): the later rows count it too. One probe that finds nothing, nearly always.
@@ -105,25 +137,26 @@ export function createVelocityRepository(db: Database) {
     touchDestination: db.prepare<[number, string, string]>(`UPDATE velocity_destinations SET last_at = max(last_at, ?) WHERE ext = ? AND destination = ?`),
     addDestination: db.prepare<[string, string, number]>(`INSERT INTO velocity_destinations (ext, destination, last_at) VALUES (?, ?, ?)`),
     expireDestinations: db.prepare<[string, number]>(`DELETE FROM velocity_destinations WHERE ext = ? AND last_at <= ?`),
+    oldestNumber: db.prepare<[string], number | null>(`SELECT min(last_at) FROM velocity_destinations WHERE ext = ?`).pluck(),
     touchCountry: db.prepare<[string, string, number, number | null]>(
       `INSERT INTO velocity_countries (ext, country, last_at, novel_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (ext, country) DO UPDATE SET last_at = max(last_at, excluded.last_at), novel_at = coalesce(excluded.novel_at, novel_at)`,
     ),
     // Oldest rows first by id (ids grow with time): a handful looked at, never a scan.
-    pruneAttempts: db.prepare<[number]>(
-      `DELETE FROM velocity_attempts WHERE id IN (SELECT id FROM velocity_attempts ORDER BY id LIMIT ${PRUNE_BATCH}) AND at <= ?`,
-    ),
+    pruneAttempts: db.prepare<[number], string>(
+      `DELETE FROM velocity_attempts WHERE id IN (SELECT id FROM velocity_attempts ORDER BY id LIMIT ${PRUNE_BATCH}) AND at <= ? RETURNING ext`,
+    ).pluck(),
     resetAttempts: db.prepare<[string]>(`DELETE FROM velocity_attempts WHERE ext = ?`),
     resetDestinations: db.prepare<[string]>(`DELETE FROM velocity_destinations WHERE ext = ?`),
     resetNovelty: db.prepare<[string]>(`UPDATE velocity_countries SET novel_at = NULL WHERE ext = ? AND novel_at IS NOT NULL`),
   };
 
   return {
-    /** The counters before the attempt at `at`; none includes it. */
-    counts(ext: string, at: number, query: FraudQuery): VelocityCounts {
+    /** The counters before the attempt at `at`; none includes it. `latest`: the extension's latest attempt, when known. */
+    counts(ext: string, at: number, query: FraudQuery, latest?: LatestAttempt): VelocityCounts {
       const { caps } = query;
       const destinationsSince = at - WINDOW_MS.distinctDestinationsPerHour;
-      const row = s.counts.get({
+      const params: CountParams = {
         ext,
         at,
         placedSince: at - WINDOW_MS.attemptsPerMinute,
@@ -138,7 +171,12 @@ export function createVelocityRepository(db: Database) {
         denied: caps.deniedPerHour ?? 0,
         destinations: caps.destinationsPerHour ?? 0,
         newCountries: query.noveltyMs === null ? 0 : (caps.newCountriesPerHour ?? 0),
-      }) as CountRow;
+      };
+      const row = (
+        latest !== undefined && at >= latest.at
+          ? s.countsFrom.get({ ...params, placedNow: latest.placed, internationalNow: latest.international, deniedNow: latest.denied })
+          : s.counts.get(params)
+      ) as CountRow;
       return {
         placedLastMinute: row.placed,
         internationalLastHour: row.international,
@@ -150,25 +188,42 @@ export function createVelocityRepository(db: Database) {
       };
     },
 
-    /** Before a decision's counts: numbers last called before the hour leave the extension's count (each row once). */
-    expire(ext: string, at: number): void {
+    /**
+     * Before a decision's counts: numbers last called before the hour leave the extension's count
+     * (each row once). Returns when the oldest number left was last called (Infinity: none), so
+     * that a caller who knows it may skip this until that call leaves the hour.
+     */
+    expire(ext: string, at: number): number {
       s.expireDestinations.run(ext, at - WINDOW_MS.distinctDestinationsPerHour);
+      return (s.oldestNumber.get(ext) as number | null) ?? Infinity;
     },
 
-    record(ext: string, at: number, attempt: AttemptRecord): void {
+    /** `latest`: the extension's latest attempt, when known; the result says the one after this attempt. */
+    record(ext: string, at: number, attempt: AttemptRecord, latest?: LatestAttempt): RecordedAttempt {
       let kind: number;
       if (attempt.placed) kind = attempt.international ? KIND_INTERNATIONAL : KIND_DOMESTIC;
       else if (attempt.policyDenied) kind = KIND_DENIED;
-      else return;
-      const row = { ext, at, kind };
-      // Inserted first: its running counts come from the rows before it as they were.
-      const id = s.insert.run(row).lastInsertRowid;
-      s.shiftLater.run(row);
+      else return { latest, pruned: [] };
+      const own = { placed: kind !== KIND_DENIED ? 1 : 0, international: kind === KIND_INTERNATIONAL ? 1 : 0, denied: kind === KIND_DENIED ? 1 : 0 };
+      let id: number | bigint;
+      let next: LatestAttempt | undefined;
+      if (latest !== undefined && at >= latest.at) {
+        // No attempt is later than the latest: nothing to read, nothing to shift.
+        next = { at, placed: latest.placed + own.placed, international: latest.international + own.international, denied: latest.denied + own.denied };
+        id = s.append.run(ext, at, kind, next.placed, next.international, next.denied).lastInsertRowid;
+      } else {
+        const row = { ext, at, kind };
+        // Inserted first: its running counts come from the rows before it as they were.
+        const inserted = s.insert.get(row) as { id: number; placed: number; international: number; denied: number };
+        id = inserted.id;
+        next = s.shiftLater.run(row).changes === 0 ? { at, placed: inserted.placed, international: inserted.international, denied: inserted.denied } : undefined;
+      }
       if (attempt.placed) {
         if (s.touchDestination.run(at, ext, attempt.destination).changes === 0) s.addDestination.run(ext, attempt.destination, at);
         if (attempt.country) s.touchCountry.run(ext, attempt.country, at, attempt.novelCountry ? at : null);
       }
-      if (Number(id) % PRUNE_EVERY === 0) s.pruneAttempts.run(at - KEEP_MS);
+      const pruned = Number(id) % PRUNE_EVERY === 0 ? s.pruneAttempts.all(at - KEEP_MS) : [];
+      return { latest: next, pruned };
     },
 
     /**
