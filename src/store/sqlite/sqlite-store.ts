@@ -323,10 +323,13 @@ export function createSqliteStore(options: SqliteStoreOptions): Store {
     },
   );
 
-  // A committed write of one row: an empty transaction writes nothing, so it succeeds on a full disk.
+  // A committed write of one row: an empty transaction writes nothing, so it succeeds on a full
+  // disk. The row spans more than a file system block of WAL frames: a frame of a 2 KB page can
+  // land in the slack of the WAL's last allocated block, and a full disk would go unnoticed.
   const probe = db.prepare<[string]>(`INSERT INTO meta (key, value) VALUES ('readiness_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`);
+  const PROBE_PADDING = ' '.repeat(8192);
   const writableTx = db.transaction((): void => {
-    probe.run(new Date().toISOString());
+    probe.run(new Date().toISOString() + PROBE_PADDING);
   });
 
   const storeError = (what: string, err: unknown): unknown => {
