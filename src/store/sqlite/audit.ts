@@ -3,6 +3,7 @@ import type { DecisionRequest } from '../../domain/decision.js';
 import type { DecisionRecord } from '../roles/audit.js';
 import type { AuditedDecision } from '../roles/decisions.js';
 import { packChecks, unpackChecks } from './packed-checks.js';
+import { packMeta, unpackMeta } from './packed-meta.js';
 
 interface DecisionRow {
   id: string;
@@ -70,7 +71,7 @@ export function createAuditRepository(db: Database) {
         policyVersion: decision.policyVersion,
         latencyUs: Math.round(latencyUs),
         checks: packChecks(decision.checks),
-        meta: JSON.stringify(request.meta ?? {}),
+        meta: packMeta(request.meta ?? {}),
         mode: decision.mode ?? 'enforce',
         wouldDeny: decision.wouldDeny ? 1 : 0,
         wouldReason: decision.wouldReason ?? null,
@@ -101,7 +102,7 @@ export function createAuditRepository(db: Database) {
         reservedMicros: row.reserved_micros,
         policyVersion: row.policy_version,
         latencyUs: row.latency_us,
-        meta: JSON.parse(row.meta) as Record<string, string>,
+        meta: unpackMeta(row.meta),
         // Only shadow-mode rows carry these, as only shadow-mode decisions do.
         ...(row.mode === 'shadow' ? { mode: row.mode, wouldDeny: row.would_deny === 1, wouldReason: row.would_reason ?? 'allowed' } : {}),
       };
