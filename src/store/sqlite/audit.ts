@@ -2,7 +2,7 @@ import type { Database } from 'better-sqlite3';
 import type { DecisionRequest } from '../../domain/decision.js';
 import type { DecisionRecord } from '../roles/audit.js';
 import type { AuditedDecision } from '../roles/decisions.js';
-import { packChecks, unpackChecks } from './packed-checks.js';
+import { packChecks, packText, unpackChecks, unpackText } from './packed-checks.js';
 import { packMeta, unpackMeta } from './packed-meta.js';
 
 interface DecisionRow {
@@ -64,7 +64,7 @@ export function createAuditRepository(db: Database) {
         origin: request.origin,
         result: decision.result,
         reason: decision.reason,
-        message: decision.message,
+        message: packText(decision.message),
         limitMs: decision.limitMs,
         reservedSeconds: decision.grant?.seconds ?? null,
         reservedMicros: decision.grant?.costMicros ?? null,
@@ -91,7 +91,7 @@ export function createAuditRepository(db: Database) {
         origin: row.origin,
         result: row.result,
         reason: row.reason,
-        message: row.message,
+        message: unpackText(row.message),
         limitMs: row.limit_ms,
         e164: row.e164,
         country: row.country,
