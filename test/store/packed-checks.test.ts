@@ -32,14 +32,16 @@ describe('the audit keeps checks packed', () => {
     }
   });
 
-  it("reads back real decisions' messages exactly, an allowed or denied call's in 10 characters fewer or more", async () => {
+  it("reads back real decisions' messages and number types exactly, an allowed or denied call's in 10 characters fewer or more", async () => {
     const t = await open(SITE);
     const at = Date.parse('2026-11-17T15:00:00Z');
     for (const [i, number] of ['12125550123', '011442079460000', '19005550123', '911', '12'].entries()) {
       const decision = await t.guard.authorize(call(number, new Date(at + i * 1000)));
       expect(unpackText(packText(decision.message))).toBe(decision.message);
       if (decision.message.startsWith('Call to ')) expect(packText(decision.message).length).toBeLessThanOrEqual(decision.message.length - 10);
-      expect((await t.store.getDecision(decision.callId))?.message).toBe(decision.message);
+      const stored = await t.store.getDecision(decision.callId);
+      expect(stored?.message).toBe(decision.message);
+      expect(stored?.numberType).toBe(decision.numberType);
     }
   });
 

@@ -13,7 +13,7 @@ interface DecisionRow {
   dialled: string;
   e164: string | null;
   country: string | null;
-  number_type: DecisionRecord['numberType'];
+  number_type: string | null;
   source: string;
   source_ip: string | null;
   source_country: string | null;
@@ -57,7 +57,7 @@ export function createAuditRepository(db: Database) {
         dialled: request.dialled,
         e164: decision.e164,
         country: decision.country,
-        numberType: decision.numberType,
+        numberType: decision.numberType === null ? null : packText(decision.numberType),
         source: request.source,
         sourceIp: decision.source.ip,
         sourceCountry: decision.source.country,
@@ -95,7 +95,7 @@ export function createAuditRepository(db: Database) {
         limitMs: row.limit_ms,
         e164: row.e164,
         country: row.country,
-        numberType: row.number_type,
+        numberType: row.number_type === null ? null : (unpackText(row.number_type) as DecisionRecord['numberType']),
         source: { ip: row.source_ip, country: row.source_country },
         checks: unpackChecks(row.checks),
         reservedSeconds: row.reserved_seconds,

@@ -127,6 +127,7 @@ const PHRASES: readonly string[] = [
   ' allowed, limit ',
   ' min',
   ' denied: ',
+  ' (configured)',
 ];
 
 const PACKED = '\x01';
@@ -196,7 +197,7 @@ export function packChecks(checks: readonly CheckOutcome[]): string {
 const TEXT_JSON = PACKED + PACKED;
 
 /**
- * A decision's message as the audit stores it: the engine's wording replaced by the phrase codes
+ * A decision's message (and its number type, one of the phrases) as the audit stores it: the engine's wording replaced by the phrase codes
  * above after a mark (its messages are a few phrases around a destination and a limit). A text
  * with a control character is kept as its JSON after a double mark, so that every text reads back;
  * a row written before packing (no mark) reads as it is.
