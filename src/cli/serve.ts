@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import { ariOrigin } from '../ari/client.js';
 import { amiUrlForLog, formatAddress, type Config } from '../config/config.js';
 import { createLogger } from '../logger.js';
@@ -5,8 +6,19 @@ import { startServer } from '../server.js';
 import { describeDatabase } from '../store/open-store.js';
 import type { CommandIO } from './io.js';
 
+/**
+ * How far V8 lets the old generation grow past what the last full collection kept, in percent.
+ * Under the decision load objects of sessions in flight outlive the young generation and die in
+ * the old one; V8's own choice (up to 4x) then let the heap grow from about 30 MB live to 125 MB
+ * between collections, all of it resident. At 50 % a bench-like run of serve peaked at 151 MB of
+ * RSS instead of 221 MB, with the same CPU a decision within noise. Set here so that every way
+ * of starting serve (npm start, the systemd unit, node dist/cli/bin.js) gets it.
+ */
+const HEAP_GROWING_PERCENT = 50;
+
 /** Runs until SIGTERM or SIGINT, then shuts down in order; resolves with the exit status. */
 export async function runServe(config: Config, io: CommandIO): Promise<number> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const logger = createLogger(config.logLevel);
   const server = await startServer(config, logger);
   io.out(`dialguard FastAGI listening on ${formatAddress(server.agi.host, server.agi.port)}`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CheckOutcome } from '../../src/domain/decision.js';
-import { packChecks, unpackChecks } from '../../src/store/sqlite/packed-checks.js';
+import { packChecks, packText, unpackChecks, unpackText } from '../../src/store/sqlite/packed-checks.js';
 import { call, useContractGuards } from './contract/fixture.js';
 
 const SITE = {
@@ -30,6 +30,24 @@ describe('the audit keeps checks packed', () => {
       expect(Buffer.byteLength(packed)).toBeLessThan(JSON.stringify(decision.checks).length / 3);
       expect((await t.store.getDecision(decision.callId))?.checks).toEqual(decision.checks);
     }
+  });
+
+  it("reads back real decisions' messages and number types exactly, an allowed or denied call's in 10 characters fewer or more", async () => {
+    const t = await open(SITE);
+    const at = Date.parse('2026-11-17T15:00:00Z');
+    for (const [i, number] of ['12125550123', '011442079460000', '19005550123', '911', '12'].entries()) {
+      const decision = await t.guard.authorize(call(number, new Date(at + i * 1000)));
+      expect(unpackText(packText(decision.message))).toBe(decision.message);
+      if (decision.message.startsWith('Call to ')) expect(packText(decision.message).length).toBeLessThanOrEqual(decision.message.length - 10);
+      const stored = await t.store.getDecision(decision.callId);
+      expect(stored?.message).toBe(decision.message);
+      expect(stored?.numberType).toBe(decision.numberType);
+    }
+  });
+
+  it('keeps any text of a message, and reads a message as it is from rows written before packing', () => {
+    for (const text of ['', 'a tab\there', '\x01Call to', 'Call to United States allowed, limit 60 min', '"quoted"']) expect(unpackText(packText(text))).toBe(text);
+    expect(unpackText('Call to United States allowed, limit 60 min')).toBe('Call to United States allowed, limit 60 min');
   });
 
   it('stores what it cannot pack as plain JSON, and reads plain JSON as rows written before packing', () => {

@@ -21,6 +21,12 @@ describe('SQLite page size', () => {
     db.close();
   });
 
+  it("a connection keeps a page cache of 2 MB, not the driver's 16 MB", () => {
+    const db = openDatabase(freshPath(), { busyTimeoutMs: 200 });
+    expect(db.pragma('cache_size', { simple: true })).toBe(-2048);
+    db.close();
+  });
+
   it('an existing database keeps its pages and its rows', () => {
     const path = freshPath();
     const old = new Database(path);

@@ -2,7 +2,8 @@ import type { Database } from 'better-sqlite3';
 import type { DecisionRequest } from '../../domain/decision.js';
 import type { DecisionRecord } from '../roles/audit.js';
 import type { AuditedDecision } from '../roles/decisions.js';
-import { packChecks, unpackChecks } from './packed-checks.js';
+import { packChecks, packText, unpackChecks, unpackText } from './packed-checks.js';
+import { packMeta, unpackMeta } from './packed-meta.js';
 
 interface DecisionRow {
   id: string;
@@ -12,7 +13,7 @@ interface DecisionRow {
   dialled: string;
   e164: string | null;
   country: string | null;
-  number_type: DecisionRecord['numberType'];
+  number_type: string | null;
   source: string;
   source_ip: string | null;
   source_country: string | null;
@@ -56,21 +57,21 @@ export function createAuditRepository(db: Database) {
         dialled: request.dialled,
         e164: decision.e164,
         country: decision.country,
-        numberType: decision.numberType,
+        numberType: decision.numberType === null ? null : packText(decision.numberType),
         source: request.source,
         sourceIp: decision.source.ip,
         sourceCountry: decision.source.country,
         origin: request.origin,
         result: decision.result,
         reason: decision.reason,
-        message: decision.message,
+        message: packText(decision.message),
         limitMs: decision.limitMs,
         reservedSeconds: decision.grant?.seconds ?? null,
         reservedMicros: decision.grant?.costMicros ?? null,
         policyVersion: decision.policyVersion,
         latencyUs: Math.round(latencyUs),
         checks: packChecks(decision.checks),
-        meta: JSON.stringify(request.meta ?? {}),
+        meta: packMeta(request.meta ?? {}),
         mode: decision.mode ?? 'enforce',
         wouldDeny: decision.wouldDeny ? 1 : 0,
         wouldReason: decision.wouldReason ?? null,
@@ -90,18 +91,18 @@ export function createAuditRepository(db: Database) {
         origin: row.origin,
         result: row.result,
         reason: row.reason,
-        message: row.message,
+        message: unpackText(row.message),
         limitMs: row.limit_ms,
         e164: row.e164,
         country: row.country,
-        numberType: row.number_type,
+        numberType: row.number_type === null ? null : (unpackText(row.number_type) as DecisionRecord['numberType']),
         source: { ip: row.source_ip, country: row.source_country },
         checks: unpackChecks(row.checks),
         reservedSeconds: row.reserved_seconds,
         reservedMicros: row.reserved_micros,
         policyVersion: row.policy_version,
         latencyUs: row.latency_us,
-        meta: JSON.parse(row.meta) as Record<string, string>,
+        meta: unpackMeta(row.meta),
         // Only shadow-mode rows carry these, as only shadow-mode decisions do.
         ...(row.mode === 'shadow' ? { mode: row.mode, wouldDeny: row.would_deny === 1, wouldReason: row.would_reason ?? 'allowed' } : {}),
       };

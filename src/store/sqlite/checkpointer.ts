@@ -21,6 +21,8 @@ const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path, { timeout: 0 });
+// A checkpoint copies WAL frames to the file without the page cache: keep none beyond the schema.
+db.pragma('cache_size = -64');
 parentPort.on('message', (message) => {
   if (message === 'stop') {
     db.close();

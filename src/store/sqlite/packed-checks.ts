@@ -122,6 +122,12 @@ const PHRASES: readonly string[] = [
   ' calls in progress from ',
   ' across extensions',
   ' from ',
+  // A decision's message (packText).
+  'Call to ',
+  ' allowed, limit ',
+  ' min',
+  ' denied: ',
+  ' (configured)',
 ];
 
 const PACKED = '\x01';
@@ -186,6 +192,23 @@ export function packChecks(checks: readonly CheckOutcome[]): string {
     out += packDetail(c.detail);
   });
   return out;
+}
+
+const TEXT_JSON = PACKED + PACKED;
+
+/**
+ * A decision's message (and its number type, one of the phrases) as the audit stores it: the engine's wording replaced by the phrase codes
+ * above after a mark (its messages are a few phrases around a destination and a limit). A text
+ * with a control character is kept as its JSON after a double mark, so that every text reads back;
+ * a row written before packing (no mark) reads as it is.
+ */
+export function packText(text: string): string {
+  return CONTROL.test(text) ? TEXT_JSON + JSON.stringify(text) : PACKED + packDetail(text);
+}
+
+export function unpackText(stored: string): string {
+  if (stored.startsWith(TEXT_JSON)) return JSON.parse(stored.slice(2)) as string;
+  return stored.startsWith(PACKED) ? stored.slice(1).replace(UNPACK, (code) => codePhrase.get(code) as string) : stored;
 }
 
 export function unpackChecks(text: string): CheckOutcome[] {
