@@ -112,6 +112,9 @@ export async function startCluster(options: StartOptions = {}): Promise<Postgres
   await admin.connect();
   try {
     await admin.query(`CREATE ROLE ${ROLE} LOGIN CREATEDB PASSWORD '${password}'`);
+    // DROP DATABASE … WITH (FORCE) ends the database's other backends, an autovacuum worker among
+    // them, which a plain role may not signal: a test file's clean-up failed on one that way.
+    await admin.query(`GRANT pg_signal_backend TO ${ROLE}`);
   } finally {
     await admin.end();
   }
