@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { until } from '../ari/fixture.js';
 import { authorizeEnv, playAsteriskSession, settleEnv, type AsteriskTranscript } from '../support/asterisk-agi.js';
 import { lockExtension, seedPolicy } from '../support/seed.js';
 import { logLines, startServe, type ServeProcess } from '../support/serve-process.js';
@@ -131,7 +132,8 @@ describe('FastAGI /authorize against dialguard serve', () => {
     );
     const t = await playAsteriskSession({ port: serve.agiPort, env });
     expect(vars(t)).toMatchObject({ DIALGUARD_RESULT: 'DENY', DIALGUARD_REASON: 'guard_error', DIALGUARD_LIMIT_MS: '0' });
-    expect(logLines(serve.output).some((l) => l.msg === 'AGI request for an unknown path')).toBe(true);
+    // serve's log reaches this process through a pipe, written asynchronously: it may land after the session's FIN.
+    await until(() => logLines(serve.output).some((l) => l.msg === 'AGI request for an unknown path'), 5000, 'the unknown path logged');
     expect(await guardErrors()).toBe('dialguard_guard_errors_total{transport="agi"} 1');
   });
 
