@@ -75,6 +75,7 @@ export async function startServer(config: Config, logger: Logger, options: Serve
       ...(config.agiAllowFrom ? { allowFrom: config.agiAllowFrom } : {}),
       onUnknownPath: fallback,
       onHandlerError: fallback,
+      arrivals: deps.decisions,
     });
     const agiAddress = await listening('DIALGUARD_AGI_LISTEN', config.agiListen, () => agi.listen());
     let agiListening = true;

@@ -8,6 +8,7 @@ import net, { type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ConfigError, DeadlineError, DialguardError } from '../errors.js';
 import { compileNetworks, parseAddress, parseNetwork, type NetworkList } from '../net/address.js';
+import type { GroupCommitQueue } from '../guard/decision-queue.js';
 import { AnswerDeadline } from './answer-deadline.js';
 import { AgiErrorCode } from './protocol.js';
 import { AgiSession, type AgiSessionOptions } from './session.js';
@@ -58,6 +59,8 @@ export interface AgiServerOptions {
   shutdownGraceMs?: number;
   onUnknownPath?: AgiFallback;
   onHandlerError?: AgiFallback;
+  /** Told of each session from its accept until its environment is complete (or it ended): the decision queue's group commit waits for them. */
+  arrivals?: Pick<GroupCommitQueue, 'expect'>;
 }
 
 export interface AgiServerAddress {
@@ -141,13 +144,16 @@ export function createAgiServer(options: AgiServerOptions): AgiServer {
     const acceptedAt = Date.now();
     const deadline = new AnswerDeadline(acceptedAt + answerDeadlineMs, () => new DeadlineError(`no answer within ${answerDeadlineMs} ms`));
     let session: AgiSession;
+    const arrived = options.arrivals?.expect();
     try {
       session = await AgiSession.accept(socket, sessionOptions);
     } catch (err) {
+      arrived?.();
       const closedEarly = err instanceof DialguardError && err.code === AgiErrorCode.closed;
       logger[closedEarly ? 'debug' : 'warn']({ remote, err }, 'AGI peer cut off before a complete environment');
       return;
     }
+    arrived?.();
     // The query string is left out of the log: a site may put a token in the AGI URL. The child
     // logger is made when a line is written: most sessions write none here.
     const { channel, uniqueid, path } = session.env;

@@ -156,6 +156,24 @@ describe('FastAGI server', () => {
     );
   });
 
+  it('tells its arrivals of each session from accept until its environment is complete, or it ended', async () => {
+    const events: string[] = [];
+    const arrivals = {
+      expect: () => {
+        events.push('expect');
+        return () => void events.push('arrived');
+      },
+    };
+    const { port } = await start({ arrivals, handlers: { authorize: async () => void events.push('handler') } });
+    await playAsteriskSession({ port, env });
+    expect(events).toEqual(['expect', 'arrived', 'handler']);
+    events.length = 0;
+    const peer = await connect(port);
+    peer.end('agi_network: yes\n');
+    await closed(peer);
+    await vi.waitFor(() => expect(events).toEqual(['expect', 'arrived']));
+  });
+
   it('cuts off garbage and overlong lines without disturbing a session in progress', async () => {
     const { port, records } = await start({
       handlers: {
