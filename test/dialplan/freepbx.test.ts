@@ -134,7 +134,7 @@ describe.each([16, 17] as const)('FreePBX %i: the predial hook', (version) => {
     expect(r.hangupCause).toBe(21);
     expect(r.media).toEqual(['Progress()', 'Playback(ss-noservice,noanswer)']);
     expect(r.log).toContain(`VERBOSE app_verbose.c: dialguard denied 011442079460000 for ${ext} on PJSIP/${ext}-00000001: destination_country_denied (${r.finalVariables.DIALGUARD_MESSAGE})`);
-    expect(r.log.some((l) => l.startsWith('VERBOSE res_agi.c: agi://') && l.includes('dialguard: DENY destination_country_denied'))).toBe(true);
+    expect(r.log.filter((l) => l.startsWith('VERBOSE res_agi.c: agi://'))).toEqual([]);
     expect(r.handlers).toEqual([]);
   });
 
