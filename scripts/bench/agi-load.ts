@@ -28,7 +28,10 @@ export interface AgiLoadResult {
   results: Record<string, number>;
 }
 
-export type AgiLoadMode = { concurrency: number; sessions: number } | { concurrency: number; seconds: number } | { rate: number; seconds: number };
+export type AgiLoadMode = ({ concurrency: number; sessions: number } | { concurrency: number; seconds: number } | { rate: number; seconds: number }) & {
+  /** A session not finished after this long is ended as a timeout (the generator's default: 10,000). */
+  timeoutMs?: number;
+};
 
 /** Compiles agi-load.c into `dir`; throws when the machine has no C compiler. */
 export function compileAgiLoad(dir: string): string {
@@ -46,7 +49,9 @@ export function writeTemplates(path: string, envs: ReadonlyArray<readonly string
 export function runAgiLoad(binary: string, templates: string, ports: number | readonly number[], mode: AgiLoadMode, offset = 0): Promise<AgiLoadResult> {
   const args = ['--env', templates, '--offset', String(offset)];
   for (const port of [ports].flat()) args.push('--port', String(port));
-  for (const [name, value] of Object.entries(mode)) args.push(`--${name}`, String(value));
+  const { timeoutMs, ...counts } = mode;
+  for (const [name, value] of Object.entries(counts)) args.push(`--${name}`, String(value));
+  if (timeoutMs !== undefined) args.push('--timeout-ms', String(timeoutMs));
   return new Promise((resolveRun, reject) => {
     execFile(binary, args, { maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`agi-load ${args.join(' ')}: ${err.message} ${stderr}`));

@@ -142,6 +142,21 @@ describe('agi-load, the bench load generator in C', () => {
     expect(result).toMatchObject({ sessions: 0, started: 4, errors: { ...NO_ERRORS, connect: 4 } });
   });
 
+  it('ends the sessions of a server that never answers as timeouts, and reuses their slots', async () => {
+    const silent = net.createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    try {
+      // Four slots for eight sessions: the last four start only in the slots the first four's timeouts freed.
+      const max = await runAgiLoad(binary(), templates, port, { concurrency: 4, sessions: 8, timeoutMs: 150 });
+      expect(max).toMatchObject({ sessions: 0, started: 8, errors: { ...NO_ERRORS, timeout: 8 } });
+      const fixed = await runAgiLoad(binary(), templates, port, { rate: 100, seconds: 0.3, timeoutMs: 150 });
+      expect(fixed).toMatchObject({ sessions: 0, started: 30, errors: { ...NO_ERRORS, timeout: 30 } });
+    } finally {
+      silent.close();
+    }
+  });
+
   it('completes every session against the null responder, at maximum rate and at a fixed rate', async () => {
     const nullServer = await startNull();
     try {
