@@ -28,7 +28,7 @@ export function guardEnv(database: string, maxConnections = 4096): Record<string
 
 /** The build's `serve` with the semi-space size of `npm start` and the systemd unit: what an operator runs (tsx alone adds about 40 MB of RSS). */
 export function startGuard(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
-  return start(name, ['dist/cli/bin.js', 'serve'], GUARD_READY, env, ['--max-semi-space-size=4', ...nodeArgs], false);
+  return start(name, ['dist/cli/bin.js', 'serve'], GUARD_READY, env, ['--max-semi-space-size=2', ...nodeArgs], false);
 }
 
 /** `npm run build`, so that the guard measured is the code of this checkout. */
