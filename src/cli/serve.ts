@@ -17,13 +17,13 @@ import type { CommandIO } from './io.js';
 const HEAP_GROWING_PERCENT = 50;
 
 /**
- * V8 allocates straight into the old generation what an allocation site's objects mostly
- * survived minor GCs as. A burst of calls (16 in flight) made it decide so for sites of the
- * session path, whose objects then went on being made old at 200 calls/s, where they die within
- * milliseconds: there they filled the old generation, and every object of the session they
- * pointed at was held through minor GCs and promoted. Without it serve promoted 4.6-5.0 KB a
- * session instead of 9.7-9.9 KB and ran 3 mark-compacts in 30 s at 200/s instead of 5-7
- * (README, Benchmark).
+ * Allocation-site pretenuring off. Once most objects made at one allocation site have survived
+ * minor GCs, V8 allocates that site's objects straight into the old generation. A burst of calls
+ * (16 in flight) made it decide so for sites on the session path. At 200 calls/s those objects
+ * die within milliseconds, but from the old generation they held every session object they
+ * pointed at through minor GCs, and all of it was promoted. Without pretenuring, serve promoted
+ * 4.6-5.0 KB a session instead of 9.7-10.2 KB, and ran 3 mark-compacts in 30 s at 200/s instead
+ * of 5-7 (README, Benchmark).
  */
 const V8_FLAGS = [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`, '--no-allocation-site-pretenuring'];
 
