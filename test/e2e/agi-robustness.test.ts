@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { connect } from '../agi/wire.js';
 import { authorizeEnv, playAsteriskSession, type AsteriskTranscript } from '../support/asterisk-agi.js';
 import { seedPolicy } from '../support/seed.js';
@@ -68,8 +68,11 @@ describe('the answer deadline', () => {
       holder.exec('ROLLBACK');
       holder.close();
     }
-    // The error was logged with the call's ids, and the guard answers normally again.
-    expect(s.output.some((l) => l.includes('"answering guard_error"') && l.includes('DG_STORE') && l.includes('"uniqueid"'))).toBe(true);
+    // The error was logged with the call's ids (the log is written asynchronously: the answer can
+    // reach the channel before the line reaches the pipe), and the guard answers normally again.
+    await vi.waitFor(() =>
+      expect(s.output.some((l) => l.includes('"answering guard_error"') && l.includes('DG_STORE') && l.includes('"uniqueid"'))).toBe(true),
+    );
     expect(vars(await call(s.agiPort)).DIALGUARD_RESULT).toBe('ALLOW');
   });
 });
