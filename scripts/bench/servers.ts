@@ -26,9 +26,18 @@ export function guardEnv(database: string, maxConnections = 4096): Record<string
   };
 }
 
-/** The build's `serve` with the semi-space size of `npm start` and the systemd unit: what an operator runs (tsx alone adds about 40 MB of RSS). */
+/** The node options of `npm start` (package.json's `start`, `node OPTIONS… dist/cli/bin.js serve`), which the systemd unit sets too. */
+export function startNodeOptions(): string[] {
+  const { scripts } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as { scripts: { start: string } };
+  const words = scripts.start.trim().split(/\s+/);
+  const script = words.indexOf('dist/cli/bin.js');
+  if (words[0] !== 'node' || script === -1) throw new Error(`package.json start is not "node … dist/cli/bin.js serve": ${scripts.start}`);
+  return words.slice(1, script);
+}
+
+/** The build's `serve` with the node options of `npm start` and the systemd unit: what an operator runs (tsx alone adds about 40 MB of RSS). */
 export function startGuard(name: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<Server> {
-  return start(name, ['dist/cli/bin.js', 'serve'], GUARD_READY, env, ['--max-semi-space-size=2', ...nodeArgs], false);
+  return start(name, ['dist/cli/bin.js', 'serve'], GUARD_READY, env, [...startNodeOptions(), ...nodeArgs], false);
 }
 
 /** `npm run build`, so that the guard measured is the code of this checkout. */
