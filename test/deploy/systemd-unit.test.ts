@@ -8,7 +8,8 @@ describe('deploy/systemd/dialguard.service', () => {
   it('runs node with the options of npm start, the ones the bench measures', () => {
     const unit = readFileSync(resolve(repoRoot, 'deploy/systemd/dialguard.service'), 'utf8');
     // systemd splits Environment= on spaces unless the assignment is quoted.
-    const nodeOptions = /^Environment=(?:"NODE_OPTIONS=([^"]*)"|NODE_OPTIONS=(\S*))$/m.exec(unit)?.slice(1).find((v) => v !== undefined)?.trim().split(/\s+/);
+    const assignment = /^Environment=(?:"NODE_OPTIONS=([^"]*)"|NODE_OPTIONS=(\S*))$/m.exec(unit);
+    const nodeOptions = (assignment?.[1] ?? assignment?.[2])?.trim().split(/\s+/);
     expect(startNodeOptions()).toContainEqual(expect.stringMatching(/^--max-semi-space-size=\d+$/));
     expect(nodeOptions).toEqual(startNodeOptions());
   });
