@@ -32,11 +32,26 @@ export interface RuntimeOptions {
 export async function openRuntime(config: Config, options: RuntimeOptions = {}): Promise<Runtime> {
   const { geoipPath } = config;
   const geoip = geoipPath === null ? openGeoIp() : await fromSetting('DIALGUARD_GEOIP_DB', () => openGeoIp(geoipPath));
-  const store = await openStore(config, options);
-  // One GeoIP database in memory for the guard and the tracker.
+  let store: Store;
+  try {
+    store = await openStore(config, options);
+  } catch (err) {
+    geoip.close();
+    throw err;
+  }
+  // One GeoIP database open for the guard and the tracker.
   const reputation = new ReputationTracker({ country: (address) => geoip.country(address) });
   const guard = createGuard({ store, homeCountry: config.homeCountry, timezone: config.timezone, geoip, reputation: options.reputation ?? reputation });
-  return { config, store, guard, reputation, close: () => store.close() };
+  return {
+    config,
+    store,
+    guard,
+    reputation,
+    close: async () => {
+      await store.close();
+      geoip.close();
+    },
+  };
 }
 
 /** The configured database, migrated: the store every command works on. */

@@ -66,6 +66,7 @@ export async function runForensics(config: Config, args: string[], io: Forensics
     return 0;
   } finally {
     await store?.close();
+    geoip.close();
   }
 }
 

@@ -5,7 +5,7 @@ import { checkAriSettings } from '../ari/client.js';
 import { probeAmi } from '../ami/probe.js';
 import { preflight } from '../ari/preflight.js';
 import { amiUrlForLog, formatAddress, localAddress, type Config } from '../config/config.js';
-import { defaultGeoIpPath, openGeoIp } from '../geo/geoip.js';
+import { defaultGeoIpPath, geoIpBuiltAt } from '../geo/geoip.js';
 import { openStore } from '../runtime.js';
 import { describeDatabase } from '../store/open-store.js';
 import { ntpState } from './ntp.js';
@@ -72,7 +72,7 @@ function geoipCheck(config: Config, options: DoctorOptions, now: Date): { check:
   const shipped = defaultGeoIpPath();
   if (config.geoipPath !== null) {
     try {
-      builtAt.push({ what: 'the shipped GeoIP database', at: openGeoIp(shipped).builtAt });
+      builtAt.push({ what: 'the shipped GeoIP database', at: geoIpBuiltAt(shipped) });
     } catch {
       // The shipped file only gives the clock a lower bound; the one in use is checked below.
     }
@@ -81,7 +81,7 @@ function geoipCheck(config: Config, options: DoctorOptions, now: Date): { check:
   const name = config.geoipPath === null ? `the shipped DB-IP Lite (${path})` : path;
   let at: Date;
   try {
-    at = openGeoIp(path).builtAt;
+    at = geoIpBuiltAt(path);
   } catch (error) {
     return { check: result('geoip', 'fail', reason(error)), builtAt };
   }

