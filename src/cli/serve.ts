@@ -11,10 +11,12 @@ import type { CommandIO } from './io.js';
  * Under the decision load objects of sessions in flight outlive the young generation and die in
  * the old one; V8's own choice (up to 4x) then let the heap grow from about 30 MB live to 125 MB
  * between collections, all of it resident. At 50 % a bench-like run of serve peaked at 151 MB of
- * RSS instead of 221 MB, with the same CPU a decision within noise. Set here so that every way
+ * RSS instead of 221 MB, with the same CPU a decision within noise; at 20 % its RSS after the
+ * bench's table was 117-118 MB instead of 121-123 MB (2026-12-07, two runs each), for one
+ * mark-compact more every 10 s at 200 calls/s, each a pause of 2-5 ms. Set here so that every way
  * of starting serve (npm start, the systemd unit, node dist/cli/bin.js) gets it.
  */
-const HEAP_GROWING_PERCENT = 50;
+const HEAP_GROWING_PERCENT = 20;
 
 /**
  * Allocation-site pretenuring off. Once most objects made at one allocation site have survived
