@@ -16,7 +16,6 @@ export interface MmdbMetadata {
   recordSize: 24 | 28 | 32;
   ipVersion: 4 | 6;
   buildEpoch: Date;
-  databaseType: string;
 }
 
 /** The file does not follow the format; the caller names the file. */
@@ -57,6 +56,10 @@ class BlockFile {
     return out;
   }
 
+  close(): void {
+    closeSync(this.fd);
+  }
+
   private block(index: number): Buffer {
     const kept = this.blocks.get(index);
     if (kept) {
@@ -80,7 +83,6 @@ class BlockFile {
 
 export class MmdbFile {
   readonly metadata: MmdbMetadata;
-  private readonly fd: number;
   private readonly file: BlockFile;
   private readonly nodeBytes: number;
   private readonly dataStart: number;
@@ -101,7 +103,6 @@ export class MmdbFile {
       closeSync(fd);
       throw err;
     }
-    this.fd = fd;
   }
 
   /**
@@ -122,7 +123,7 @@ export class MmdbFile {
   }
 
   close(): void {
-    closeSync(this.fd);
+    this.file.close();
   }
 
   /** Follows `bits` bits of `address` from `node`; stops early at a record or at "none" (a value >= nodeCount). */
@@ -161,7 +162,6 @@ function readMetadata(file: BlockFile): MmdbMetadata {
     recordSize,
     ipVersion,
     buildEpoch: new Date(Number(buildEpoch ?? 0) * 1000),
-    databaseType: String(field('database_type') ?? ''),
   };
 }
 
