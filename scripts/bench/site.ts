@@ -10,6 +10,7 @@ import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
 import { validateDocument } from '../../src/policy/document.js';
 import { openStore } from '../../src/store/open-store.js';
 import { authorizeEnv } from '../../test/support/asterisk-agi.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 export const EXTENSIONS = 2000;
 export const ONE_EXTENSION = '9999';
@@ -85,7 +86,7 @@ export async function seedSite(database: string): Promise<void> {
  * denied (Jamaica, premium), a few emergency calls; sources on and off the allowed networks.
  */
 export function workload(ext?: string): string[][] {
-  const rnd = mulberry32(42);
+  const rnd = seededRandom(42);
   const digits = (n: number): string => Array.from({ length: n }, () => Math.floor(rnd() * 10)).join('');
   const areas = ['212', '312', '415', '617', '202', '305', '713', '206'];
   const numbers: string[] = [];
@@ -110,15 +111,4 @@ export function workload(ext?: string): string[][] {
       ([k, v]) => `${k}: ${v}\n`,
     ),
   );
-}
-
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a |= 0;
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

@@ -6,21 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { defaultGeoIpPath } from '../../src/geo/geoip.js';
 import { MmdbFile, MmdbFormatError } from '../../src/geo/mmdb.js';
 import { encodeMmdbValue, writeMmdb } from '../support/mmdb-file.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 // The reader that reads the file in blocks must find what MaxMind's own reader (the `maxmind`
 // package, a dev dependency kept for this) finds with the whole file in memory.
 const shipped = defaultGeoIpPath();
 const ipv4Only = shipped.replace(/dbip-country\.mmdb$/, 'dbip-country-ipv4.mmdb');
-
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function addresses(count: number, bytes: 4 | 16, rnd: () => number): Uint8Array[] {
   return Array.from({ length: count }, () => {
@@ -48,7 +39,7 @@ describe.each([
   });
 
   it('finds the record MaxMind finds for 20,000 random IPv4 and 20,000 random IPv6 addresses', () => {
-    const rnd = seeded(7);
+    const rnd = seededRandom(7);
     let found = 0;
     for (const address of [...addresses(20_000, 4, rnd), ...addresses(20_000, 16, rnd)]) {
       const offset = file.recordOffset(address);
