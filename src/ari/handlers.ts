@@ -5,7 +5,7 @@
  * is answered DENY guard_error. Every channel still in Stasis is continued.
  */
 import { requestFromArgs } from '../guard/authorize-args.js';
-import { reportDecision } from '../guard/report-decision.js';
+import { reportDecision, secondsSince } from '../guard/report-decision.js';
 import { reportSettlement } from '../guard/report-settlement.js';
 import type { Logger } from 'pino';
 import type { DecisionRequest } from '../domain/decision.js';
@@ -76,7 +76,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
     const outcome = await by(pending, deadline - Date.now());
     if (outcome.kind === 'done') {
       const decision = outcome.value;
-      reportDecision(observer, log, decision, request, started);
+      reportDecision(observer, log, decision, request, secondsSince(started));
       const delivered = await channel.answer(decisionVariables(decision, decision.callId), until, continueTimeoutMs);
       if (delivered === 'not-set') await release(decision, channel.gone ? 'CANCEL' : 'NOT_DELIVERED', log);
       return;
@@ -87,7 +87,7 @@ export function createStasisDispatcher(deps: StasisHandlerDeps): StasisDispatche
       // Still audited when it comes; the channel was told guard_error, so the call is not dialled.
       pending.then(
         (decision) => {
-          reportDecision(observer, log, decision, request, started);
+          reportDecision(observer, log, decision, request, secondsSince(started));
           log.warn({ callId: decision.callId }, 'decision made after the answer deadline');
           return release(decision, 'NOT_DELIVERED', log);
         },
