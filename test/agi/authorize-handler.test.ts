@@ -12,7 +12,7 @@ import { LineQueue, closed, connect } from './wire.js';
 const DECISION: AuditedDecision = {
   callId: '01JDGQ7K3M5X8Y2Z4A6B8C0D1E',
   result: 'DENY',
-  reason: 'destination_country',
+  reason: 'destination_country_denied',
   message: 'Calls to United Kingdom are not allowed',
   limitMs: 0,
   e164: '+442079460000',
@@ -69,9 +69,9 @@ describe('the authorize handler', () => {
     socket.end('HANGUP\n');
     await closed(socket);
     await until(() => decisionLines(records).length > 0, 'the decision line');
-    expect(decisionLines(records)).toMatchObject([{ callId: DECISION.callId, extension: '1001', result: 'DENY', reason: 'destination_country', channel: 'PJSIP/1001-00000001' }]);
+    expect(decisionLines(records)).toMatchObject([{ callId: DECISION.callId, extension: '1001', result: 'DENY', reason: 'destination_country_denied', channel: 'PJSIP/1001-00000001' }]);
     expect(typeof decisionLines(records)[0]?.latencyMs).toBe('number');
-    expect(observed).toEqual(['DENY destination_country']);
+    expect(observed).toEqual(['DENY destination_country_denied']);
   });
 
   it('logs the decision of a session that ended while it was being made', async () => {
@@ -85,6 +85,6 @@ describe('the authorize handler', () => {
     decide(DECISION);
     await until(() => decisionLines(records).length > 0, 'the decision line');
     expect(decisionLines(records)).toMatchObject([{ callId: DECISION.callId, result: 'DENY' }]);
-    expect(observed).toEqual(['DENY destination_country']);
+    expect(observed).toEqual(['DENY destination_country_denied']);
   });
 });
