@@ -5,6 +5,7 @@ import type { AgiSession } from '../../src/agi/session.js';
 import type { DecisionQueue } from '../../src/guard/decision-queue.js';
 import { NO_OBSERVER, type GuardObserver } from '../../src/guard/observer.js';
 import type { AuditedDecision } from '../../src/store/roles/decisions.js';
+import { until } from '../ari/fixture.js';
 import { authorizeEnv, playAsteriskSession } from '../support/asterisk-agi.js';
 import { memoryLogger, type LogRecord } from './memory-logger.js';
 import { LineQueue, closed, connect } from './wire.js';
@@ -43,13 +44,6 @@ async function start(decisions: DecisionQueue): Promise<{ port: number; records:
 
 const decisionLines = (records: LogRecord[]): LogRecord[] => records.filter((r) => r.msg === 'decision');
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 5) {
-    if (waited > 2000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('the authorize handler', () => {
   it('logs and counts the decision once the session has ended, not before its FIN', async () => {
     const { port, records, observed } = await start({ authorize: async () => DECISION });
@@ -68,7 +62,7 @@ describe('the authorize handler', () => {
     expect(observed).toEqual([]);
     socket.end('HANGUP\n');
     await closed(socket);
-    await until(() => decisionLines(records).length > 0, 'the decision line');
+    await until(() => decisionLines(records).length > 0, 2000, 'the decision line');
     expect(decisionLines(records)).toMatchObject([{ callId: DECISION.callId, extension: '1001', result: 'DENY', reason: 'destination_country_denied', channel: 'PJSIP/1001-00000001' }]);
     expect(typeof decisionLines(records)[0]?.latencyMs).toBe('number');
     expect(observed).toEqual(['DENY destination_country_denied']);
@@ -81,9 +75,9 @@ describe('the authorize handler', () => {
     const transcript = await playAsteriskSession({ port, env, hangupAfterMs: 20, exitOnHangup: true });
     expect(transcript.end).toBe('asterisk-exit');
     expect(transcript.commands).toEqual([]);
-    await until(() => sessions[0]?.closed === true, 'the session closed');
+    await until(() => sessions[0]?.closed === true, 2000, 'the session closed');
     decide(DECISION);
-    await until(() => decisionLines(records).length > 0, 'the decision line');
+    await until(() => decisionLines(records).length > 0, 2000, 'the decision line');
     expect(decisionLines(records)).toMatchObject([{ callId: DECISION.callId, result: 'DENY' }]);
     expect(observed).toEqual(['DENY destination_country_denied']);
   });
